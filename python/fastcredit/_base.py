@@ -1,0 +1,547 @@
+"""The shared estimator: everything but the learning rule.
+
+Only this module talks to the compiled engine (``_core``). A rule's estimator class adds
+its docstring, its engine name ``_rule``, its own hyper-parameters and their constraints.
+Hyper-parameters that are not the shared ones below are handed to the engine's rule by
+name, so a rule class needs no code of its own.
+"""
+
+import inspect
+import math
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from ._compat import Interval, Options, StrOptions, _fit_context, validate_data
+from .exceptions import DivergenceError
+
+ACTIVATIONS = {"identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"}
+INITS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
+_SEED_BOUND = np.iinfo(np.int32).max
+
+
+def _resolve_dtype(dtype, X):
+    """The engine's scalar type: the one asked for, else X's if float32, else float64."""
+    if dtype is None:
+        return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+    resolved = np.dtype(dtype).type
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
+    return resolved
+
+
+# Shared hyper-parameters with their defaults, named and defaulted as in scikit-learn's
+# MLPClassifier wherever they mean the same thing.
+SHARED_DEFAULTS = {
+    "hidden_layer_sizes": (100,),
+    "activation": "relu",
+    "solver": "adam",
+    "alpha": 1e-4,
+    "batch_size": "auto",
+    "learning_rate": "constant",
+    "learning_rate_init": 1e-3,
+    "power_t": 0.5,
+    "max_iter": 200,
+    "shuffle": True,
+    "random_state": None,
+    "tol": 1e-4,
+    "verbose": False,
+    "warm_start": False,
+    "momentum": 0.9,
+    "nesterovs_momentum": True,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "n_iter_no_change": 10,
+    "init": "glorot_uniform",
+    "dtype": None,
+}
+_POSITIONAL = ("hidden_layer_sizes", "activation")
+
+
+def _make_init(defaults):
+    """An ``__init__`` that stores every hyper-parameter, with an explicit signature.
+
+    scikit-learn reads hyper-parameter names from the signature of ``__init__`` (no
+    ``*args``/``**kwargs`` allowed), and help() and tab completion show it; generating it
+    from one table spares every rule class a 25-parameter copy of the same constructor.
+    """
+    P = inspect.Parameter
+    parameters = [P("self", P.POSITIONAL_OR_KEYWORD)]
+    for name in _POSITIONAL:
+        parameters.append(P(name, P.POSITIONAL_OR_KEYWORD, default=defaults[name]))
+    rule_first = sorted(defaults, key=lambda name: name in SHARED_DEFAULTS)
+    for name in rule_first:
+        if name not in _POSITIONAL:
+            parameters.append(P(name, P.KEYWORD_ONLY, default=defaults[name]))
+    signature = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
+class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
+    """Base class of every fastcredit estimator. Not for direct use."""
+
+    _rule = None  # engine name of the learning rule, set by each rule's class
+    _rule_defaults: dict = {}  # the rule's own hyper-parameters and their defaults
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS)],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "init": [StrOptions(INITS)],
+        "dtype": [None, StrOptions({"float32", "float64"}), type],
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__init__ = _make_init({**SHARED_DEFAULTS, **cls._rule_defaults})
+
+    # ------------------------------------------------------------------ engine options
+    def _rule_options(self):
+        """The rule's own hyper-parameters: every parameter the base does not define."""
+        shared = _BaseCreditAssigner._parameter_constraints
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in shared}
+
+    def _engine_options(self, **extra):
+        options = {
+            "activation": self.activation,
+            "out_activation": self.out_activation_,
+            "solver": self.solver,
+            "learning_rate": self.learning_rate,
+            "learning_rate_init": float(self.learning_rate_init),
+            "power_t": float(self.power_t),
+            "momentum": float(self.momentum),
+            "nesterovs_momentum": bool(self.nesterovs_momentum),
+            "beta_1": float(self.beta_1),
+            "beta_2": float(self.beta_2),
+            "epsilon": float(self.epsilon),
+            "alpha": float(self.alpha),
+            "max_iter": int(self.max_iter),
+            "shuffle": bool(self.shuffle),
+            "tol": float(self.tol),
+            "n_iter_no_change": int(min(self.n_iter_no_change, _SEED_BOUND)),
+            "init": self.init,
+        }
+        for key, value in self._rule_options().items():
+            options[key] = value if isinstance(value, str) else float(value)
+        options.update(extra)
+        return options
+
+    # ------------------------------------------------------------------ state
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
+        return [int(s) for s in sizes]
+
+    def _initialize(self, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = layer_units[-1]
+        self.n_layers_ = len(layer_units)
+        self.coefs_ = [np.zeros((i, o), dtype=dtype) for i, o in zip(layer_units[:-1], layer_units[1:])]
+        self.intercepts_ = [np.zeros(o, dtype=dtype) for o in layer_units[1:]]
+        options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
+        _core.initialize(self.coefs_, self.intercepts_, options)
+        specs = _core.rule_state_specs(self._rule, layer_units, options)
+        self._rule_state_names = [name for name, _, _ in specs]
+        self._rule_state = [np.zeros((rows, cols), dtype=dtype) for _, rows, cols in specs]
+        self._rule_state_fresh = True
+        self.loss_curve_ = []
+        self._progress = {
+            "samples_seen": 0.0,
+            "epochs": 0,
+            "best_loss": math.inf,
+            "best_validation_score": -math.inf,
+            "no_improvement_count": 0,
+            "learning_rate": float(self.learning_rate_init),
+            "adam_steps": 0.0,
+        }
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _params(self):
+        return self.coefs_ + self.intercepts_
+
+    def _reset_optimizer(self):
+        copies = 1 if self.solver == "sgd" else 2
+        self._optimizer_state = [np.zeros_like(p) for _ in range(copies) for p in self._params()]
+        self._optimizer_solver = self.solver
+        self._progress.update(learning_rate=float(self.learning_rate_init), adam_steps=0.0, no_improvement_count=0)
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X, y, incremental=False):
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        dtype = _resolve_dtype(self.dtype, X) if first_pass else self.coefs_[0].dtype.type
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
+        hidden = self._hidden_sizes()
+        layer_units = [X.shape[1], *hidden, Y.shape[1]]
+
+        if first_pass:
+            self._random_state = check_random_state(self.random_state)
+            self._initialize(layer_units, dtype)
+        elif [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
+            raise ValueError(
+                f"The network's layer sizes {[c.shape[0] for c in self.coefs_] + [self.n_outputs_]} do not "
+                f"match hidden_layer_sizes={self.hidden_layer_sizes!r} and the data; refit with warm_start=False."
+            )
+        if not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver:
+            self._reset_optimizer()
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` larger than the sample size. It is going to be clipped.")
+            batch_size = min(self.batch_size, n_samples)
+
+        early_stopping = self.early_stopping and not incremental
+        X_val = np.empty((0, X.shape[1]), dtype=dtype)
+        Y_val = np.empty((0, Y.shape[1]), dtype=dtype)
+        if early_stopping:
+            stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+            )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+                )
+            X, X_val, Y, Y_val = (np.ascontiguousarray(a) for a in (X, X_val, Y, Y_val))
+            n_samples = X.shape[0]
+            batch_size = min(batch_size, n_samples)
+            best_params = [p.copy() for p in self._params()]
+        else:
+            best_params = []
+
+        options = self._engine_options(
+            batch_size=int(batch_size),
+            early_stopping=bool(early_stopping),
+            incremental=bool(incremental),
+            seed=int(self._random_state.randint(_SEED_BOUND)),
+            warm=not self._rule_state_fresh,
+        )
+        self._rule_state_fresh = False
+        result = _core.train(
+            self._rule, X, Y, X_val, Y_val, self.coefs_, self.intercepts_, self._rule_state,
+            self._optimizer_state, best_params, options, self._progress, self._epoch_callback(),
+        )
+        self._finish_fit(result, early_stopping, incremental)
+        return self
+
+    def _epoch_callback(self):
+        if not self.verbose:
+            return None
+
+        def report(epoch, loss, validation_score, learning_rate):
+            line = f"Iteration {epoch}, loss = {loss:.8f}"
+            if not math.isnan(validation_score):
+                line += f", validation score = {validation_score:.6f}"
+            print(line, flush=True)
+
+        return report
+
+    def _finish_fit(self, result, early_stopping, incremental):
+        if result["reason"] == "diverged":
+            for attribute in ("coefs_", "intercepts_", "_optimizer_state", "_rule_state"):
+                self.__dict__.pop(attribute, None)
+            raise DivergenceError(
+                f"The training loss became non-finite in epoch {result['diverged_epoch']}, batch "
+                f"{result['diverged_batch']}; the estimator is left unfitted. Lower learning_rate_init "
+                f"(it is {self.learning_rate_init:g}) or scale the inputs."
+            )
+        self._progress = result["progress"]
+        self.loss_curve_.extend(result["losses"])
+        self.n_iter_ = int(self._progress["epochs"])
+        self.t_ = int(self._progress["samples_seen"])
+        self._no_improvement_count = int(self._progress["no_improvement_count"])
+        if self.early_stopping and not incremental:
+            self.validation_scores_.extend(result["validation_scores"])
+            self.best_validation_score_ = self._progress["best_validation_score"]
+        elif not self.early_stopping:
+            self.best_loss_ = self._progress["best_loss"]
+        if result["error"] is not None:
+            raise result["error"]
+        if result["reason"] == "max_iter" and not incremental and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    # ------------------------------------------------------------------ prediction
+    def _forward(self, X):
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = np.ascontiguousarray(X, dtype=self.coefs_[0].dtype)
+        return _core.predict(X, self.coefs_, self.intercepts_, self._engine_options())
+
+    @abstractmethod
+    def _validate_input(self, X, y, incremental, reset):
+        """Validated X and the target matrix the output layer is trained on."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class CreditAssignmentClassifier(ClassifierMixin, _BaseCreditAssigner):
+    """Shared classifier face: label binarisation, probabilities and partial_fit's classes."""
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        f"warm_start can only be used where `y` has the same classes as in the previous "
+                        f"call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                                 f"'y' has {classes}.")
+        if len(self.classes_) < 2 and not self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                f"The classifier needs samples of at least 2 classes in the data, but the data contains only "
+                f"one class: {self.classes_[0]!r}."
+            )
+        self.out_activation_ = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        return X, self._label_binarizer.transform(y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The class labels (or a label indicator matrix for multi-label problems).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch over X, y, keeping the optimizer's state between calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The class labels.
+        classes : array of shape (n_classes,), default=None
+            Every class that may appear in y over all calls; required on the first call.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predict the class labels of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        proba = self._forward(X)
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict_proba(self, X):
+        """Probability estimates of every class (of every label, for multi-label targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The class probabilities, in the order of ``classes_``.
+        """
+        proba = self._forward(X)
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probabilities, in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class CreditAssignmentRegressor(RegressorMixin, _BaseCreditAssigner):
+    """Shared regressor face: identity output and squared error."""
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        self.out_activation_ = "identity"
+        return X, y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Run one epoch over X, y, keeping the optimizer's state between calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predict the targets of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        y = self._forward(X)
+        return y.ravel() if self.n_outputs_ == 1 else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,72 @@
+// Rule registry of the Python module: one `add<Rule>()` line per rule (rules.cpp) makes it
+// trainable from Python under Rule<float>::name, for float32 and float64.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fastcredit/options.hpp"
+#include "fastcredit/trainer.hpp"
+
+namespace fastcredit::bindings {
+
+namespace py = pybind11;
+
+/// The pieces of one fit that arrive from Python, already checked and mapped.
+template <typename Scalar>
+struct FitCall {
+  TrainBuffers<Scalar>* buffers;
+  ConstMatrixMap<Scalar> X, Y, X_val, Y_val;
+  const Options* options;
+  Progress* progress;
+  const Hooks* hooks;
+};
+
+struct RuleEntry {
+  std::function<TrainResult(FitCall<float>&)> train_f32;
+  std::function<TrainResult(FitCall<double>&)> train_f64;
+  std::function<std::vector<StateSpec>(const std::vector<Index>&, const Options&)> state_specs;
+};
+
+class Registry {
+ public:
+  template <template <typename> class Rule>
+  void add() {
+    RuleEntry entry;
+    entry.train_f32 = [](FitCall<float>& c) { return run<Rule, float>(c); };
+    entry.train_f64 = [](FitCall<double>& c) { return run<Rule, double>(c); };
+    entry.state_specs = [](const std::vector<Index>& units, const Options& o) {
+      return Rule<double>::state_specs(units, typename Rule<double>::Params(o));
+    };
+    entries_[Rule<double>::name] = std::move(entry);
+  }
+
+  const RuleEntry& get(const std::string& name) const {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) throw InvalidArgument("unknown rule '" + name + "'");
+    return it->second;
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& kv : entries_) out.push_back(kv.first);
+    return out;
+  }
+
+ private:
+  template <template <typename> class Rule, typename Scalar>
+  static TrainResult run(FitCall<Scalar>& c) {
+    return train<Rule, Scalar>(*c.buffers, c.X, c.Y, c.X_val, c.Y_val, *c.options, *c.progress, *c.hooks);
+  }
+  std::map<std::string, RuleEntry> entries_;
+};
+
+/// Defined in rules.cpp: registers every rule.
+void register_rules(Registry& registry);
+
+}  // namespace fastcredit::bindings

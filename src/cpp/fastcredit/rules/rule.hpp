@@ -1,0 +1,91 @@
+// What every learning rule shares: the gradients it fills, the state it may keep between
+// steps, the per-step context, and the two building blocks of delta-based rules.
+//
+// A rule is a class template `Rule<Scalar>` with
+//   static constexpr const char* name;
+//   struct Params { explicit Params(const Options&); };         // its hyper-parameters
+//   static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params&);
+//   Rule(const Params&, RuleState<Scalar>& state);              // state outlives the rule
+//   void init_state(const Network<Scalar>&, Rng&);              // fresh fit only
+//   void backward(const Network<Scalar>&, Workspace<Scalar>&, StepContext<Scalar>&,
+//                 Gradients<Scalar>&);                          // direction for every parameter
+//   void after_step(const Network<Scalar>&, Workspace<Scalar>&, StepContext<Scalar>&,
+//                   const Gradients<Scalar>&);                  // e.g. learn feedback weights
+// `backward` is called after the forward pass, with ws.delta(L) = e = h_L - y.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fastcredit/network.hpp"
+#include "fastcredit/options.hpp"
+#include "fastcredit/random.hpp"
+
+namespace fastcredit {
+
+/// Shape of one array of rule state (e.g. a feedback matrix), allocated by the caller.
+struct StateSpec {
+  std::string name;
+  Index rows, cols;
+};
+
+template <typename Scalar>
+struct RuleState {
+  std::vector<MatrixMap<Scalar>> arrays;
+};
+
+/// Batch-averaged update directions, in the layout of the parameters.
+template <typename Scalar>
+struct Gradients {
+  std::vector<Matrix<Scalar>> coefs;
+  std::vector<Vector<Scalar>> intercepts;
+
+  explicit Gradients(const Network<Scalar>& net) {
+    for (int l = 0; l < net.n_layers(); ++l) {
+      coefs.emplace_back(net.coefs[l].rows(), net.coefs[l].cols());
+      intercepts.emplace_back(net.intercepts[l].size());
+    }
+  }
+};
+
+/// What a rule may need besides the forward pass: the batch's targets (rows of Y), the
+/// random stream of this fit, and the optimizer's current learning rate.
+template <typename Scalar>
+struct StepContext {
+  MatrixMap<Scalar> targets;
+  Rng& rng;
+  double learning_rate;
+};
+
+/// grad coefs[l] = h_l^T d_{l+1} / B, grad intercepts[l] = mean of d_{l+1} (RULES.md, BP).
+template <typename Scalar>
+void gradients_from_deltas(Workspace<Scalar>& ws, Gradients<Scalar>& g) {
+  const Scalar inv_batch = Scalar(1) / static_cast<Scalar>(ws.batch());
+  for (int l = 0; l < ws.n_layers(); ++l) {
+    auto d = ws.delta(l + 1);
+    g.coefs[l].noalias() = inv_batch * (ws.h(l).transpose() * d);
+    g.intercepts[l].noalias() = inv_batch * d.colwise().sum().transpose();
+  }
+}
+
+/// d_k = (d_{k+1} F^T) * f'(a_k) for a hidden layer k, where F stands where coefs[k]
+/// (= W_{k+1}^T) stands in backprop: the transport of the error through one layer.
+template <typename Scalar, typename Feedback>
+void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
+                     const Eigen::MatrixBase<Feedback>& F) {
+  auto d = ws.delta(k);
+  d.noalias() = ws.delta(k + 1) * F.transpose();
+  multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
+}
+
+/// Rules with nothing to keep between steps use these defaults.
+struct Stateless {
+  template <typename Params>
+  static std::vector<StateSpec> state_specs(const std::vector<Index>&, const Params&) { return {}; }
+  template <typename Network>
+  void init_state(const Network&, Rng&) {}
+  template <typename... Args>
+  void after_step(Args&&...) {}
+};
+
+}  // namespace fastcredit

@@ -1,0 +1,91 @@
+"""Independent NumPy transcriptions of RULES.md, for the rules' reference tests.
+
+Nothing here imports fastcredit's engine: these are the equations, written out again.
+Layout as in scikit-learn: coefs[l] has shape (n_l, n_{l+1}) (that is W_{l+1}^T).
+"""
+
+import numpy as np
+
+ACTIVATIONS = {
+    "identity": (lambda a: a, lambda a, h: np.ones_like(a)),
+    "relu": (lambda a: np.maximum(a, 0), lambda a, h: (a > 0).astype(a.dtype)),
+    "leaky_relu": (lambda a: np.where(a > 0, a, 0.01 * a), lambda a, h: np.where(a > 0, 1.0, 0.01)),
+    "tanh": (np.tanh, lambda a, h: 1 - h**2),
+    "logistic": (lambda a: 1 / (1 + np.exp(-a)), lambda a, h: h * (1 - h)),
+    "softplus": (lambda a: np.logaddexp(0, a), lambda a, h: 1 / (1 + np.exp(-a))),
+}
+
+
+def output(a, kind):
+    if kind == "softmax":
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if kind == "logistic":
+        return 1 / (1 + np.exp(-a))
+    return a
+
+
+def forward(X, coefs, intercepts, activation, out):
+    """Pre-activations a_1..a_L and activations h_0..h_L."""
+    f = ACTIVATIONS[activation][0]
+    hs, As = [X], []
+    for l, (W, b) in enumerate(zip(coefs, intercepts)):
+        a = hs[-1] @ W + b
+        As.append(a)
+        hs.append(output(a, out) if l == len(coefs) - 1 else f(a))
+    return As, hs
+
+
+def loss(X, Y, coefs, intercepts, activation, out, alpha=0.0):
+    """Batch-mean loss (softmax/logistic cross-entropy or half squared error) + L2."""
+    p = forward(X, coefs, intercepts, activation, out)[1][-1]
+    if out == "softmax":
+        value = -np.sum(Y * np.log(p)) / len(X)
+    elif out == "logistic":
+        value = -np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p)) / len(X)
+    else:
+        value = 0.5 * np.sum((p - Y) ** 2) / len(X)
+    return value + 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / len(X)
+
+
+def gradients_from_deltas(hs, deltas):
+    """grad W_l = d_l h_{l-1}^T, grad b_l = d_l, averaged over the batch."""
+    n = len(hs[0])
+    return [h.T @ d / n for h, d in zip(hs[:-1], deltas)], [d.mean(axis=0) for d in deltas]
+
+
+def backprop(X, Y, coefs, intercepts, activation, out):
+    """RULES.md, Backprop: d_L = e, d_l = (W_{l+1}^T d_{l+1}) * f'(a_l)."""
+    As, hs = forward(X, coefs, intercepts, activation, out)
+    df = ACTIVATIONS[activation][1]
+    deltas = [hs[-1] - Y]
+    for l in range(len(coefs) - 1, 0, -1):
+        deltas.insert(0, (deltas[0] @ coefs[l].T) * df(As[l - 1], hs[l]))
+    return gradients_from_deltas(hs, deltas)
+
+
+def sgd_step_direction(estimator, X, y, **partial_fit_kwargs):
+    """The direction of one plain SGD step of `estimator` on the whole batch (X, y).
+
+    The estimator must use solver='sgd', momentum=0, alpha=0, batch_size >= len(X) and
+    shuffle=False; then new = old - lr * direction.
+    """
+    old = [p.astype(np.float64) for p in estimator.coefs_ + estimator.intercepts_]
+    estimator.partial_fit(X, y, **partial_fit_kwargs)
+    new = [p.astype(np.float64) for p in estimator.coefs_ + estimator.intercepts_]
+    lr = estimator.learning_rate_init
+    directions = [(o - n) / lr for o, n in zip(old, new)]
+    L = len(estimator.coefs_)
+    return directions[:L], directions[L:]
+
+
+def set_weights(estimator, rng, scale=0.5):
+    """Overwrite a fitted estimator's weights in place with fresh random values."""
+    for p in estimator.coefs_ + estimator.intercepts_:
+        p[...] = scale * rng.standard_normal(p.shape)
+
+
+def relative_error(actual, expected):
+    actual = np.concatenate([np.ravel(a) for a in actual])
+    expected = np.concatenate([np.ravel(e) for e in expected])
+    return np.linalg.norm(actual - expected) / max(np.linalg.norm(expected), 1e-300)
