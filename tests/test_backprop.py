@@ -104,3 +104,22 @@ def test_digits_accuracy_within_one_point_of_mlpclassifier():
         theirs.append(MLPClassifier(**params).fit(X_train, y_train).score(X_test, y_test))
     assert np.mean(ours) > 0.95
     assert abs(np.mean(ours) - np.mean(theirs)) < 0.01, (ours, theirs)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_backprop_alignment_with_itself_is_zero():
+    X, y = load_digits(return_X_y=True)
+    est = BackpropClassifier(hidden_layer_sizes=(32, 16), max_iter=4, random_state=0).fit(X / 16, y)
+    assert list(est.alignment_["epoch"]) == [1, 2, 3, 4]
+    assert est.alignment_["update_angle"].shape == (4, 3)
+    assert np.all(est.alignment_["update_angle"] == 0)
+
+
+def test_rule_direction_equals_numpy_backprop():
+    rng = np.random.default_rng(3)
+    X, y, Y = _problem("classifier", rng)
+    est = BackpropClassifier(hidden_layer_sizes=(6,), activation="tanh", max_iter=1, random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    expected = backprop(X, Y, est.coefs_, est.intercepts_, "tanh", "softmax")
+    coefs, intercepts = est._rule_direction(X, y)
+    assert relative_error(coefs + intercepts, expected[0] + expected[1]) < 1e-12

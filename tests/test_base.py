@@ -216,3 +216,15 @@ def test_bad_prediction_input_and_partial_fit_classes(digits):
 def test_regressor_rejects_non_numeric_targets():
     with pytest.raises(ValueError):
         BackpropRegressor(max_iter=2).fit(np.ones((4, 2)), ["a", "b", "c", "d"])
+
+
+def test_diagnostics_schedule_and_accumulation(digits):
+    X, y = digits
+    off = small(diagnostics_every=0).fit(X, y)
+    assert len(off.alignment_["epoch"]) == 0 and "update_angle" not in off.alignment_
+    every2 = BackpropClassifier(hidden_layer_sizes=(16,), diagnostics_every=2, max_iter=6, warm_start=True,
+                                random_state=0).fit(X, y)
+    assert list(every2.alignment_["epoch"]) == [2, 4, 6]
+    every2.fit(X, y)
+    assert list(every2.alignment_["epoch"]) == [2, 4, 6, 8, 10, 12]
+    assert every2.alignment_["update_angle"].shape == (6, 2)

@@ -72,6 +72,7 @@ SHARED_DEFAULTS = {
     "n_iter_no_change": 10,
     "init": "glorot_uniform",
     "dtype": None,
+    "diagnostics_every": 1,
 }
 _POSITIONAL = ("hidden_layer_sizes", "activation")
 
@@ -137,6 +138,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         ],
         "init": [StrOptions(INITS)],
         "dtype": [None, StrOptions({"float32", "float64"}), type],
+        "diagnostics_every": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -168,6 +170,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             "tol": float(self.tol),
             "n_iter_no_change": int(min(self.n_iter_no_change, _SEED_BOUND)),
             "init": self.init,
+            "diagnostics_every": int(self.diagnostics_every),
         }
         for key, value in self._rule_options().items():
             options[key] = value if isinstance(value, str) else float(value)
@@ -192,10 +195,14 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
         _core.initialize(self.coefs_, self.intercepts_, options)
         specs = _core.rule_state_specs(self._rule, layer_units, options)
-        self._rule_state_names = [name for name, _, _ in specs]
         self._rule_state = [np.zeros((rows, cols), dtype=dtype) for _, rows, cols in specs]
         self._rule_state_fresh = True
+        # Each named group of rule state is a fitted attribute, e.g. feedback_weights_:
+        # the same arrays the engine updates in place.
+        for group in dict.fromkeys(name for name, _, _ in specs):
+            setattr(self, group + "_", [a for (name, _, _), a in zip(specs, self._rule_state) if name == group])
         self.loss_curve_ = []
+        self.alignment_ = {"epoch": np.zeros(0, dtype=int)}
         self._progress = {
             "samples_seen": 0.0,
             "epochs": 0,
@@ -286,6 +293,29 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         self._finish_fit(result, early_stopping, incremental)
         return self
 
+    def _extend_alignment(self, epochs, diagnostics):
+        """Append this call's diagnostic rows to ``alignment_`` (one row per recorded epoch)."""
+        if not epochs:
+            return
+        previous = self.alignment_
+        rows = len(previous["epoch"])
+        self.alignment_ = {"epoch": np.concatenate([previous["epoch"], np.asarray(epochs, dtype=int)])}
+        for name, values in diagnostics.items():
+            new = np.asarray(values, dtype=float)
+            old = previous.get(name, np.full((rows, new.shape[1]), np.nan))
+            self.alignment_[name] = np.concatenate([old, new])
+
+    def _rule_direction(self, X, y):
+        """The rule's update direction on the batch (X, y) as (coefs, intercepts) lists,
+        batch-averaged and without the L2 term; nothing is changed (tests, diagnostics)."""
+        check_is_fitted(self, "coefs_")
+        X, y = self._validate_input(X, y, incremental=True, reset=False)
+        dtype = self.coefs_[0].dtype
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
+        options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
+        return _core.direction(self._rule, X, Y, self.coefs_, self.intercepts_, self._rule_state, options)
+
     def _epoch_callback(self):
         if not self.verbose:
             return None
@@ -309,6 +339,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             )
         self._progress = result["progress"]
         self.loss_curve_.extend(result["losses"])
+        self._extend_alignment(result["diagnostic_epochs"], result["diagnostics"])
         self.n_iter_ = int(self._progress["epochs"])
         self.t_ = int(self._progress["samples_seen"])
         self._no_improvement_count = int(self._progress["no_improvement_count"])

@@ -95,9 +95,6 @@ Network<Scalar> as_network(py::list coefs, py::list intercepts, const Options& o
   return net;
 }
 
-TrainResult dispatch(const fastcredit::bindings::RuleEntry& e, FitCall<float>& c) { return e.train_f32(c); }
-TrainResult dispatch(const fastcredit::bindings::RuleEntry& e, FitCall<double>& c) { return e.train_f64(c); }
-
 bool is_float32(const py::array& X) { return py::isinstance<py::array_t<float>>(X); }
 
 /// Polls Python's signal handlers at most every 50 ms (they only run in the main thread
@@ -186,7 +183,7 @@ py::dict train_typed(const std::string& rule, py::array X, py::array Y, py::arra
   TrainResult result;
   {
     py::gil_scoped_release release;
-    result = dispatch(entry, call);
+    result = entry.typed(Scalar{}).train(call);
   }
 
   py::dict out;
@@ -204,6 +201,10 @@ py::dict train_typed(const std::string& rule, py::array X, py::array Y, py::arra
   progress_out["learning_rate"] = progress.learning_rate;
   progress_out["adam_steps"] = progress.adam_steps;
   out["progress"] = progress_out;
+  py::dict diagnostics;
+  for (const auto& [name, rows] : result.diagnostics) diagnostics[py::str(name)] = rows;
+  out["diagnostic_epochs"] = result.diagnostic_epochs;
+  out["diagnostics"] = diagnostics;
   // The caller finishes its bookkeeping, then re-raises (e.g. KeyboardInterrupt).
   if (callback_error) out["error"] = callback_error->value();
   else if (poll.error) out["error"] = poll.error->value();
@@ -219,6 +220,38 @@ py::dict train_any(const std::string& rule, py::array X, py::array Y, py::array 
                               best_params, options, progress, callback);
   return train_typed<double>(rule, X, Y, X_val, Y_val, coefs, intercepts, rule_state, optimizer_state,
                              best_params, options, progress, callback);
+}
+
+template <typename Scalar>
+py::tuple direction_typed(const std::string& rule, py::array X, py::array Y, py::list coefs, py::list intercepts,
+                          py::list rule_state, const py::dict& options) {
+  const Options o = to_options(options);
+  const auto net = as_network<Scalar>(coefs, intercepts, o, false);
+  RuleState<Scalar> state;
+  for (auto item : rule_state) {
+    auto a = py::reinterpret_borrow<py::array>(item);
+    state.arrays.push_back(as_mutable_matrix<Scalar>(a, "rule state"));
+  }
+  const auto x = as_matrix<Scalar>(X, "X");
+  const auto y = as_matrix<Scalar>(Y, "Y");
+  const auto& entry = registry().get(rule).typed(Scalar{});
+  std::optional<Gradients<Scalar>> g;
+  {
+    py::gil_scoped_release release;
+    g.emplace(entry.direction(net, state, x, y, o));
+  }
+  py::list coef_dirs, intercept_dirs;
+  for (const auto& W : g->coefs) {
+    py::array_t<Scalar> a({W.rows(), W.cols()});
+    std::copy(W.data(), W.data() + W.size(), a.mutable_data());
+    coef_dirs.append(a);
+  }
+  for (const auto& b : g->intercepts) {
+    py::array_t<Scalar> a(b.size());
+    std::copy(b.data(), b.data() + b.size(), a.mutable_data());
+    intercept_dirs.append(a);
+  }
+  return py::make_tuple(coef_dirs, intercept_dirs);
 }
 
 template <typename Scalar>
@@ -271,6 +304,17 @@ PYBIND11_MODULE(_core, m) {
         py::arg("coefs"), py::arg("intercepts"), py::arg("rule_state"), py::arg("optimizer_state"),
         py::arg("best_params"), py::arg("options"), py::arg("progress"), py::arg("epoch_callback"),
         "Train in place: every array is updated where it lies. Returns losses, scores, progress.");
+  m.def(
+      "direction",
+      [](const std::string& rule, py::array X, py::array Y, py::list coefs, py::list intercepts, py::list rule_state,
+         const py::dict& options) {
+        return is_float32(X) ? direction_typed<float>(rule, X, Y, coefs, intercepts, rule_state, options)
+                             : direction_typed<double>(rule, X, Y, coefs, intercepts, rule_state, options);
+      },
+      py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("coefs"), py::arg("intercepts"), py::arg("rule_state"),
+      py::arg("options"),
+      "The rule's update direction (coefs, intercepts) on one batch, batch-averaged, without L2; "
+      "the rule's state is read, not changed.");
   m.def(
       "initialize",
       [](py::list coefs, py::list intercepts, const py::dict& options) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fastcredit/diagnostics.hpp"
 #include "fastcredit/options.hpp"
 #include "fastcredit/trainer.hpp"
 
@@ -27,10 +28,22 @@ struct FitCall {
   const Hooks* hooks;
 };
 
+/// A rule's entry points for one scalar type.
+template <typename Scalar>
+struct TypedEntry {
+  std::function<TrainResult(FitCall<Scalar>&)> train;
+  std::function<Gradients<Scalar>(const Network<Scalar>&, RuleState<Scalar>&, const ConstMatrixMap<Scalar>&,
+                                  const ConstMatrixMap<Scalar>&, const Options&)>
+      direction;
+};
+
 struct RuleEntry {
-  std::function<TrainResult(FitCall<float>&)> train_f32;
-  std::function<TrainResult(FitCall<double>&)> train_f64;
+  TypedEntry<float> f32;
+  TypedEntry<double> f64;
   std::function<std::vector<StateSpec>(const std::vector<Index>&, const Options&)> state_specs;
+
+  const TypedEntry<float>& typed(float) const { return f32; }
+  const TypedEntry<double>& typed(double) const { return f64; }
 };
 
 class Registry {
@@ -38,8 +51,8 @@ class Registry {
   template <template <typename> class Rule>
   void add() {
     RuleEntry entry;
-    entry.train_f32 = [](FitCall<float>& c) { return run<Rule, float>(c); };
-    entry.train_f64 = [](FitCall<double>& c) { return run<Rule, double>(c); };
+    entry.f32 = typed<Rule, float>();
+    entry.f64 = typed<Rule, double>();
     entry.state_specs = [](const std::vector<Index>& units, const Options& o) {
       return Rule<double>::state_specs(units, typename Rule<double>::Params(o));
     };
@@ -60,8 +73,13 @@ class Registry {
 
  private:
   template <template <typename> class Rule, typename Scalar>
-  static TrainResult run(FitCall<Scalar>& c) {
-    return train<Rule, Scalar>(*c.buffers, c.X, c.Y, c.X_val, c.Y_val, *c.options, *c.progress, *c.hooks);
+  static TypedEntry<Scalar> typed() {
+    TypedEntry<Scalar> t;
+    t.train = [](FitCall<Scalar>& c) {
+      return train<Rule, Scalar>(*c.buffers, c.X, c.Y, c.X_val, c.Y_val, *c.options, *c.progress, *c.hooks);
+    };
+    t.direction = &direction<Rule, Scalar>;
+    return t;
   }
   std::map<std::string, RuleEntry> entries_;
 };

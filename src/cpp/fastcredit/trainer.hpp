@@ -7,12 +7,14 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "fastcredit/diagnostics.hpp"
 #include "fastcredit/evaluate.hpp"
 #include "fastcredit/optimizers.hpp"
 #include "fastcredit/rules/rule.hpp"
@@ -22,7 +24,8 @@ namespace fastcredit {
 struct TrainConfig {
   std::string solver;
   Index batch_size;
-  long max_iter, n_iter_no_change;
+  long max_iter, n_iter_no_change, diagnostics_every;
+  Index probe_size;
   bool shuffle, early_stopping, incremental;
   double alpha, tol;
   std::uint64_t seed;
@@ -32,6 +35,8 @@ struct TrainConfig {
         batch_size(o.integer("batch_size", 200)),
         max_iter(o.integer("max_iter", 200)),
         n_iter_no_change(o.integer("n_iter_no_change", 10)),
+        diagnostics_every(o.integer("diagnostics_every", 1)),
+        probe_size(o.integer("probe_size", 256)),
         shuffle(o.flag("shuffle", true)),
         early_stopping(o.flag("early_stopping", false)),
         incremental(o.flag("incremental", false)),
@@ -41,6 +46,7 @@ struct TrainConfig {
     if (solver != "sgd" && solver != "adam") throw InvalidArgument("solver must be 'sgd' or 'adam'");
     if (batch_size < 1) throw InvalidArgument("batch_size must be >= 1");
     if (max_iter < 1) throw InvalidArgument("max_iter must be >= 1");
+    if (diagnostics_every < 0 || probe_size < 1) throw InvalidArgument("diagnostics_every >= 0, probe_size >= 1");
   }
 };
 
@@ -59,6 +65,8 @@ enum class StopReason { max_iter, converged, one_epoch, interrupted, diverged };
 
 struct TrainResult {
   std::vector<double> losses, validation_scores;
+  std::vector<long> diagnostic_epochs;                        // epochs at which diagnostics ran
+  std::map<std::string, std::vector<std::vector<double>>> diagnostics;  // name -> rows of values
   StopReason reason = StopReason::max_iter;
   long diverged_epoch = -1, diverged_batch = -1;
 };
@@ -137,6 +145,9 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
   const typename Rule<Scalar>::Params rule_params(options);
   Rule<Scalar> rule(rule_params, buf.rule_state);
   if (!options.flag("warm", false)) rule.init_state(net, rng);
+  std::unique_ptr<Probe<Rule, Scalar>> probe;
+  if (cfg.diagnostics_every > 0)
+    probe = std::make_unique<Probe<Rule, Scalar>>(net, X, Y, cfg.probe_size, cfg.seed ^ 0x5eedULL);
 
   std::vector<Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Index(0));
@@ -207,6 +218,11 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
       progress.no_improvement_count =
           epoch_loss > progress.best_loss - cfg.tol ? progress.no_improvement_count + 1 : 0;
       if (epoch_loss < progress.best_loss) progress.best_loss = epoch_loss;
+    }
+    if (probe && progress.epochs % cfg.diagnostics_every == 0) {
+      result.diagnostic_epochs.push_back(progress.epochs);
+      for (auto& [name, values] : probe->measure(net, rule, optimizer->learning_rate))
+        result.diagnostics[name].push_back(std::move(values));
     }
     optimizer->end_epoch(progress.samples_seen);
     progress.learning_rate = optimizer->learning_rate;

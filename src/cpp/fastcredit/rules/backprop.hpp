@@ -9,7 +9,7 @@
 namespace fastcredit {
 
 template <typename Scalar>
-struct Backprop : Stateless {
+struct Backprop : RuleDefaults {
   static constexpr const char* name = "backprop";
   struct Params {
     explicit Params(const Options&) {}

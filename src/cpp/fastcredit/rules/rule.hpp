@@ -11,9 +11,14 @@
 //                 Gradients<Scalar>&);                          // direction for every parameter
 //   void after_step(const Network<Scalar>&, Workspace<Scalar>&, StepContext<Scalar>&,
 //                   const Gradients<Scalar>&);                  // e.g. learn feedback weights
-// `backward` is called after the forward pass, with ws.delta(L) = e = h_L - y.
+//   void report(const Network<Scalar>&, Workspace<Scalar>&, Report&);  // rule's own diagnostics
+// `backward` is called after the forward pass, with ws.delta(L) = e = h_L - y; it must not
+// change the rule's state (diagnostics call it on a probe batch): state changes belong in
+// `after_step`. RuleDefaults supplies no-op versions of everything but `backward`.
 #pragma once
 
+#include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -78,14 +83,33 @@ void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 
-/// Rules with nothing to keep between steps use these defaults.
-struct Stateless {
+/// Named per-layer diagnostic values of one probe (e.g. "feedback_angle" -> one value per
+/// layer); NaN where a value does not apply to a layer.
+using Report = std::map<std::string, std::vector<double>>;
+
+/// Angle in degrees between two arrays seen as flat vectors (NaN if either is zero), as
+/// 2 atan2(|u - v|, |u + v|) of the unit vectors: accurate near 0 and 180 degrees too.
+template <typename A, typename B>
+double angle_degrees(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b) {
+  const Eigen::ArrayXd u = a.template cast<double>().reshaped().array().eval();
+  const Eigen::ArrayXd v = b.template cast<double>().reshaped().array().eval();
+  const double nu = std::sqrt((u * u).sum()), nv = std::sqrt((v * v).sum());
+  if (nu == 0.0 || nv == 0.0) return std::nan("");
+  const double diff = std::sqrt((u / nu - v / nv).square().sum());
+  const double sum = std::sqrt((u / nu + v / nv).square().sum());
+  return 2.0 * std::atan2(diff, sum) * 57.29577951308232;
+}
+
+/// Defaults for everything in the rule interface except `backward`.
+struct RuleDefaults {
   template <typename Params>
   static std::vector<StateSpec> state_specs(const std::vector<Index>&, const Params&) { return {}; }
   template <typename Network>
   void init_state(const Network&, Rng&) {}
   template <typename... Args>
   void after_step(Args&&...) {}
+  template <typename... Args>
+  void report(Args&&...) {}
 };
 
 }  // namespace fastcredit
