@@ -231,6 +231,25 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         self._progress.update(learning_rate=float(self.learning_rate_init), adam_steps=0.0, no_improvement_count=0)
 
     # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (a label indicator matrix for multi-label problems) for
+            classifiers, target values for regressors.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
     def _fit(self, X, y, incremental=False):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -406,24 +425,6 @@ class CreditAssignmentClassifier(ClassifierMixin, _BaseCreditAssigner):
         return X, self._label_binarizer.transform(y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the network to data matrix X and target(s) y.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The class labels (or a label indicator matrix for multi-label problems).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, incremental=False)
-
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Run one epoch over X, y, keeping the optimizer's state between calls.
 
@@ -519,24 +520,6 @@ class CreditAssignmentRegressor(RegressorMixin, _BaseCreditAssigner):
             y = column_or_1d(y, warn=True)
         self.out_activation_ = "identity"
         return X, y
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the network to data matrix X and target(s) y.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return self._fit(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
