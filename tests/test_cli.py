@@ -241,11 +241,23 @@ def test_default_is_every_registered_rule_on_digits():
 
 
 def test_rule_defaults_reach_the_estimator(monkeypatch):
-    monkeypatch.setitem(cli.RULE_DEFAULTS, "bp", {"learning_rate_init": 0.01})
+    monkeypatch.setitem(cli.RULE_DEFAULTS, "bp", {"learning_rate_init": 0.01, "max_iter": 99})
     parser = cli.build_parser()
     args = cli.resolve(parser.parse_args(["compare", "--rules", "bp", "--epochs", "7", "--no-sklearn"]), parser.compare_parser)
     [(label, estimator)] = cli.make_estimators(args)
-    assert label == "bp" and estimator.learning_rate_init == 0.01 and estimator.max_iter == 7
+    assert label == "bp" and estimator.learning_rate_init == 0.01
+    assert estimator.max_iter == 7  # --epochs is the comparison's: the same for every rule
+
+
+def test_ctrl_c_stops_the_comparison(tmp_path, monkeypatch, capsys):
+    def interrupt(self, epoch, *_):
+        if epoch == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises from the engine's signal poll
+
+    monkeypatch.setattr(EpochProgress, "__call__", interrupt)
+    assert cli.main(["compare", "--rules", "bp", "--hidden", "8", "--epochs", "5", "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.endswith("fastcredit compare: interrupted\n")
+    assert not os.listdir(tmp_path)
 
 
 def test_every_registered_rule_is_an_estimator_class():

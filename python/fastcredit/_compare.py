@@ -83,6 +83,7 @@ def fit_and_score(label, estimator, data, progress):
     X_train, y_train, X_test, y_test = data
     if isinstance(estimator, _BaseCreditAssigner):
         estimator.set_params(verbose=progress)
+    progress.start()
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():  # a fixed-length run ends at max_iter on purpose

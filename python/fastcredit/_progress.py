@@ -39,6 +39,11 @@ class EpochProgress:
         self.loss = math.nan
         self._start = time.perf_counter()
 
+    def start(self):
+        """Draw the empty bar on a terminal, before the first epoch ends."""
+        if self.live:
+            self._write("\r" + self.line() + _CLEAR_TO_END)
+
     def __call__(self, epoch, loss, validation_score=math.nan, learning_rate=math.nan):
         self.epoch, self.loss = int(epoch), float(loss)
         if self.live:
@@ -52,7 +57,7 @@ class EpochProgress:
         seconds = time.perf_counter() - self._start
         return (
             f"{self.label:<{self.label_width}} [{bar}] {self.epoch:>{digits}}/{self.total}"
-            f"  loss {self.loss:.4g}  {seconds:.1f} s"
+            f"  loss {'-' if math.isnan(self.loss) else format(self.loss, '.4g')}  {seconds:.1f} s"
         )
 
     def close(self, note=""):

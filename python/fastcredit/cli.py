@@ -121,10 +121,11 @@ def resolve(args, parser):
 
 def make_estimators(args):
     """``[(label, unfitted estimator), ...]``: every rule, then the scikit-learn reference."""
-    # A fixed number of epochs for every rule: no early stop on a loss plateau.
+    # A fixed number of epochs for every rule: no early stop on a loss plateau. These
+    # settings are the comparison's own: a rule's RULE_DEFAULTS cannot change them.
     shared = dict(hidden_layer_sizes=args.hidden, max_iter=args.epochs, random_state=args.seed,
                   tol=0.0, n_iter_no_change=np.inf)
-    entries = [(name, RULES[name](**{**shared, **RULE_DEFAULTS.get(name, {})})) for name in args.rules]
+    entries = [(name, RULES[name](**{**RULE_DEFAULTS.get(name, {}), **shared})) for name in args.rules]
     if not args.no_sklearn:
         entries.append((SKLEARN_LABEL, MLPClassifier(**shared)))
     return entries
