@@ -140,6 +140,12 @@ def test_unit_signs_and_coherent_initial_weights():
     assert all(np.array_equal(a, b) for a, b in zip(est.unit_signs_, signs))
 
 
+def test_docstring_states_the_rules_own_choices():
+    doc = KickbackRegressor.__doc__
+    assert "activation : {'relu'}, default='relu'" in doc and "'leaky_relu'" not in doc
+    assert "unit_signs :" in doc and "coherent : bool, default=True" in doc
+
+
 @pytest.mark.parametrize(
     "params, y_shape, match",
     [

@@ -72,6 +72,10 @@ struct Kickback : RuleDefaults {
   /// the network mutably: the trainer calls it on a fresh fit, before the first step.
   void init_state(Network<Scalar>& net, Rng& rng) {
     check(net);
+    Index hidden_units = 0;
+    for (const auto& s : signs_) hidden_units += s.cols();
+    if (params_.given() && static_cast<Index>(params_.unit_signs.size()) != hidden_units)
+      throw InvalidArgument("unit_signs does not give one sign per hidden unit");
     std::size_t given = 0;
     for (auto& s : signs_) {
       const Index n = s.cols();
