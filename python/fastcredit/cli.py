@@ -11,9 +11,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from . import BackpropClassifier
+from . import DirectFeedbackAlignmentClassifier, FeedbackAlignmentClassifier, KolenPollackClassifier, SignSymmetryClassifier
 
 # Rule name -> estimator class; each new rule adds one entry.
 RULES = {"bp": BackpropClassifier}
+RULES.update(fa=FeedbackAlignmentClassifier, dfa=DirectFeedbackAlignmentClassifier, ss=SignSymmetryClassifier,
+             kp=KolenPollackClassifier)
 
 
 def _parse_sizes(text):
