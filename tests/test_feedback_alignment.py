@@ -85,9 +85,12 @@ def test_one_sgd_step_equals_numpy_transcription(rule, params, activation, kind,
     est.partial_fit(X.astype(dtype), y, **extra)
     set_weights(est, rng)
     # Fresh feedback state too, so that the step must read the exposed arrays.
-    state = est.feedback_magnitudes_ if rule == "ss" and "feedback_magnitude" in params else est.feedback_weights_
-    for array in state if rule != "ss" or "feedback_magnitude" in params else []:
-        array[...] = rng.uniform(0.1, 1.0, array.shape) * (1 if rule == "ss" else rng.choice([-1, 1], array.shape))
+    if rule == "ss":  # its feedback follows the new weights; fresh magnitudes where it has them
+        for M in getattr(est, "feedback_magnitudes_", []):
+            M[...] = rng.uniform(0.1, 1.0, M.shape)
+    else:
+        for B in est.feedback_weights_:
+            B[...] = rng.uniform(-1.0, 1.0, B.shape)
     coefs = [c.astype(np.float64) for c in est.coefs_]
     intercepts = [b.astype(np.float64) for b in est.intercepts_]
     B = _feedback(rule, est, coefs, params)

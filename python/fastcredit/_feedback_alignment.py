@@ -30,7 +30,7 @@ _NOTES = r"""
 _EXAMPLE = """    >>> from sklearn.datasets import load_digits
     >>> from fastcredit import FeedbackAlignmentClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = FeedbackAlignmentClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
+    >>> clf = FeedbackAlignmentClassifier(hidden_layer_sizes=(64,), max_iter=100, random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
     True
 """
