@@ -3,11 +3,21 @@ alternatives) as fast scikit-learn estimators."""
 
 from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
+from ._perturbation import (
+    NodePerturbationClassifier,
+    NodePerturbationRegressor,
+    WeightPerturbationClassifier,
+    WeightPerturbationRegressor,
+)
 from .exceptions import DivergenceError
 
 __all__ = [
     "BackpropClassifier",
     "BackpropRegressor",
     "DivergenceError",
+    "NodePerturbationClassifier",
+    "NodePerturbationRegressor",
+    "WeightPerturbationClassifier",
+    "WeightPerturbationRegressor",
     "__version__",
 ]

@@ -10,10 +10,14 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from . import BackpropClassifier
+from . import BackpropClassifier, NodePerturbationClassifier, WeightPerturbationClassifier
 
 # Rule name -> estimator class; each new rule adds one entry.
-RULES = {"bp": BackpropClassifier}
+RULES = {
+    "bp": BackpropClassifier,
+    "wp": WeightPerturbationClassifier,
+    "np": NodePerturbationClassifier,
+}
 
 
 def _parse_sizes(text):

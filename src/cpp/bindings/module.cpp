@@ -332,5 +332,17 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("X"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
       "Output activations (class probabilities for classifiers) for every row of X.");
+  m.def(
+      "standard_normal",
+      [](std::uint64_t seed, Index size) {
+        if (size < 0) throw py::value_error("size must be >= 0");
+        Rng rng(seed);
+        py::array_t<double> out(size);
+        for (Index i = 0; i < size; ++i) out.mutable_data()[i] = rng.normal();
+        return out;
+      },
+      py::arg("seed"), py::arg("size"),
+      "The first `size` values of Rng(seed).normal(): the stream a fit seeded with `seed` draws "
+      "its noise from (tests reproduce the perturbation rules' noise with it).");
   m.attr("__version__") = FASTCREDIT_VERSION(VERSION_INFO);
 }
