@@ -2,10 +2,10 @@
 NumPy transcription fed the same noise, convergence of the averaged estimate to the
 gradient, learning on digits, and diagnostics that leave the training's noise alone.
 
-The noise: a fit seeded with s draws its noise from the engine's stream Rng(s), which
-``_core.standard_normal(s, size)`` returns; the rules consume it in the order documented
-in their headers (WP: per draw coefs[0], intercepts[0], coefs[1], ...; NP: per draw
-xi_1 (batch x n_1), ..., xi_L). The seed of the next fit is the estimator's next
+The noise: a fit seeded with s draws its noise from the engine's stream Rng(s), one
+NormalNoise fill per draw, which ``_core.normal_noise(s, sizes, dtype)`` returns; each
+fill is laid out as the rules' headers say (WP: coefs[0], intercepts[0], coefs[1], ...;
+NP: xi_1 (batch x n_1), ..., xi_L). The seed of the next fit is the estimator's next
 ``randint`` of its random state.
 """
 
@@ -146,7 +146,11 @@ def test_one_step_equals_numpy_with_the_same_noise(rule, kind, antithetic, dtype
     set_weights(est, rng)
     coefs = [c.astype(np.float64) for c in est.coefs_]
     intercepts = [b.astype(np.float64) for b in est.intercepts_]
-    noise = _core.standard_normal(next_fit_seed(est), 2000).astype(dtype).astype(np.float64)
+    if rule == "wp":
+        draw_size = sum(p.size for p in est.coefs_ + est.intercepts_)
+    else:
+        draw_size = len(X) * sum(b.size for b in est.intercepts_)
+    noise = _core.normal_noise(next_fit_seed(est), [draw_size] * 3, np.dtype(dtype).name).astype(np.float64)
     expected = REFERENCES[rule](
         X.astype(np.float64), Y, coefs, intercepts, activation, est.out_activation_, sigma, 3, antithetic, noise
     )
@@ -254,3 +258,18 @@ def test_engine_rejects_invalid_hyper_parameters(rule, bad, message):
     """The engine checks them too, for callers that bypass the estimators."""
     with pytest.raises(ValueError, match=message):
         _core.rule_state_specs(rule, [3, 4, 2], bad)
+
+
+def test_noise_is_standard_normal_in_both_precisions():
+    """The fills the rules draw: N(0, 1) (Kolmogorov-Smirnov), the same uniforms behind the
+    float32 and float64 values, and consecutive fills continuing the stream."""
+    stats = pytest.importorskip("scipy.stats")
+    z64 = _core.normal_noise(7, [100001], "float64")
+    z32 = _core.normal_noise(7, [100001], "float32")
+    assert z32.dtype == np.float32 and z64.dtype == np.float64 and len(z64) == 100001
+    assert stats.kstest(z64, "norm").pvalue > 1e-3
+    assert abs(z64.mean()) < 0.02 and abs(z64.var() - 1) < 0.02
+    np.testing.assert_allclose(z32, z64, rtol=1e-4, atol=1e-4)
+    first, second = _core.normal_noise(7, [10, 6]), _core.normal_noise(7, [10, 6, 4])
+    np.testing.assert_array_equal(first, second[:16])
+    assert not np.allclose(second[10:16], first[:6])

@@ -8,7 +8,7 @@
 /// batch's loss difference without the other samples' (zero-mean) terms: the same
 /// expectation, B times less variance, and deltas on BP's scale (E d_L = e).
 /// A draw costs a forward pass above the first layer (a_1 + sigma xi_1 needs no product).
-/// Noise order of a draw: xi_1 (batch x n_1), ..., xi_L (batch x n_L).
+/// Noise of a draw: one fill laid out xi_1 (batch x n_1), ..., xi_L (batch x n_L), row-major.
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -27,23 +27,23 @@ class NodePerturbation : public PerturbationRule {
   /// The noise on every layer's pre-activations and the perturbed pass's workspace.
   void reserve(const Network<Scalar>& net, Index max_batch) {
     ws_.allocate(net, max_batch);
-    noise_.assign(net.n_layers() + 1, {});
-    for (int k = 1; k <= net.n_layers(); ++k) noise_[k].resize(max_batch * net.units(k));
+    first_unit_.assign(net.n_layers() + 2, 0);  // xi_k starts at batch * first_unit_[k]
+    for (int k = 1; k <= net.n_layers(); ++k) first_unit_[k + 1] = first_unit_[k] + net.units(k);
+    noise_.resize(max_batch * first_unit_.back());
+    normal_.reserve(noise_.size());
     loop_.reserve(max_batch);
   }
 
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx, Gradients<Scalar>& g) {
     const int L = net.n_layers();
     const Index rows = ws.batch();
-    if (noise_.empty()) throw InvalidArgument("node_perturbation: reserve() was not called");
+    if (first_unit_.empty()) throw InvalidArgument("node_perturbation: reserve() was not called");
     ws_.resize_batch(rows);
     if (!loop_.params().antithetic) row_losses<Scalar>(net.output, ws.h(L), ctx.targets, loop_.clean(rows));
     for (int k = 1; k <= L; ++k) ws.delta(k).setZero();
     loop_.run(
         rows,
-        [&] {
-          for (int k = 1; k <= L; ++k) fill_standard_normal(ctx.rng, noise_[k].data(), rows * net.units(k));
-        },
+        [&] { normal_.fill(ctx.rng, noise_.data(), rows * first_unit_.back()); },
         [&](double sign, auto&& losses) {
           perturbed_forward(net, ws, static_cast<Scalar>(sign * loop_.params().std));
           row_losses<Scalar>(net.output, ws_.h(L), ctx.targets, losses);
@@ -56,7 +56,9 @@ class NodePerturbation : public PerturbationRule {
   }
 
  private:
-  MatrixMap<Scalar> xi(int k) { return MatrixMap<Scalar>(noise_[k].data(), ws_.batch(), ws_.a(k).cols()); }
+  MatrixMap<Scalar> xi(int k) {
+    return MatrixMap<Scalar>(noise_.data() + ws_.batch() * first_unit_[k], ws_.batch(), ws_.a(k).cols());
+  }
 
   /// ws_ = the forward pass with step * xi_k added to every a_k; the first layer's clean
   /// a_1 (in ws) is reused.
@@ -79,7 +81,9 @@ class NodePerturbation : public PerturbationRule {
     }
   }
 
-  std::vector<Vector<Scalar>> noise_;  // noise_[k]: xi_k, batch x n_k row-major
+  std::vector<Index> first_unit_;
+  Vector<Scalar> noise_;
+  NormalNoise<Scalar> normal_;
   Workspace<Scalar> ws_;
 };
 

@@ -9,13 +9,13 @@
 /// difference, in which the even-order terms of the loss change (the curvature's, zero-mean
 /// for Gaussian xi but noisy) cancel, for a second forward pass per draw.
 ///
-/// Noise order (tests reproduce it with `_core.standard_normal(seed, size)`): every draw
-/// fills the rule's noise arrays one after the other, each in row-major order, with
-/// consecutive values of Rng::normal().
+/// Noise: every draw is one NormalNoise fill (noise.hpp) of all of the rule's noise, laid
+/// out as documented in the rule's header; tests reproduce it with `_core.normal_noise`.
 #pragma once
 
 #include <cmath>
 
+#include "fastcredit/noise.hpp"
 #include "fastcredit/rules/rule.hpp"
 
 namespace fastcredit {
@@ -34,10 +34,22 @@ struct PerturbationParams {
   }
 };
 
-/// Fills an array with consecutive standard normals of the stream, in storage order.
+/// A network of net's shape whose parameters live in `storage` (resized to fit), laid out
+/// coefs[0], intercepts[0], coefs[1], ... (each row-major): perturbed weights, or noise.
 template <typename Scalar>
-void fill_standard_normal(Rng& rng, Scalar* data, Index size) {
-  for (Index i = 0; i < size; ++i) data[i] = static_cast<Scalar>(rng.normal());
+Network<Scalar> network_over(const Network<Scalar>& net, Vector<Scalar>& storage) {
+  Index size = 0;
+  for (int l = 0; l < net.n_layers(); ++l) size += net.coefs[l].size() + net.intercepts[l].size();
+  storage.resize(size);
+  Network<Scalar> out{{}, {}, net.hidden_activation, net.output};
+  Scalar* p = storage.data();
+  for (int l = 0; l < net.n_layers(); ++l) {
+    out.coefs.emplace_back(p, net.coefs[l].rows(), net.coefs[l].cols());
+    p += net.coefs[l].size();
+    out.intercepts.emplace_back(p, net.intercepts[l].size());
+    p += net.intercepts[l].size();
+  }
+  return out;
 }
 
 /// losses[i] = the loss of output row i of h against row i of y.

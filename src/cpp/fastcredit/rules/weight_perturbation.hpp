@@ -5,11 +5,9 @@
 /// grad = (dL / sigma) xi, averaged over `n_samples` draws, optionally antithetic
 /// (perturbation.hpp). A draw costs one normal per parameter and one forward pass (two
 /// when antithetic) of the perturbed network; no backward pass.
-/// Noise order of a draw: coefs[0], intercepts[0], coefs[1], intercepts[1], ...
+/// Noise of a draw: one fill laid out coefs[0], intercepts[0], coefs[1], ... (network_over).
 /// @tparam Scalar float or double.
 #pragma once
-
-#include <optional>
 
 #include "fastcredit/rules/perturbation.hpp"
 
@@ -21,17 +19,11 @@ class WeightPerturbation : public PerturbationRule {
   static constexpr const char* name = "weight_perturbation";
   WeightPerturbation(const Params& p, RuleState<Scalar>&) : PerturbationRule(p) {}
 
-  /// The noise, the perturbed parameters (a network of their own) and its workspace.
+  /// The noise and the perturbed parameters (networks of their own) and a workspace.
   void reserve(const Network<Scalar>& net, Index max_batch) {
-    noise_.emplace(net);
-    perturbed_params_.emplace(net);
-    perturbed_ = Network<Scalar>{{}, {}, net.hidden_activation, net.output};
-    for (int l = 0; l < net.n_layers(); ++l) {
-      auto& W = perturbed_params_->coefs[l];
-      auto& b = perturbed_params_->intercepts[l];
-      perturbed_.coefs.emplace_back(W.data(), W.rows(), W.cols());
-      perturbed_.intercepts.emplace_back(b.data(), b.size());
-    }
+    xi_ = network_over(net, noise_storage_);
+    perturbed_ = network_over(net, perturbed_storage_);
+    normal_.reserve(noise_storage_.size());
     ws_.allocate(net, max_batch);
     loop_.reserve(1);
   }
@@ -39,11 +31,9 @@ class WeightPerturbation : public PerturbationRule {
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx, Gradients<Scalar>& g) {
     const int L = net.n_layers();
     const Index rows = ws.batch();
-    if (!noise_) throw InvalidArgument("weight_perturbation: reserve() was not called");
+    if (xi_.n_layers() != L) throw InvalidArgument("weight_perturbation: reserve() was not called");
     ws_.resize_batch(rows);
     ws_.h(0) = ws.h(0);
-    auto& xi = *noise_;
-    auto& perturbed = *perturbed_params_;
     const auto batch_loss = [&](const MatrixMap<Scalar>& h) {
       return summed_loss<Scalar>(net.output, h, ctx.targets) / static_cast<double>(rows);
     };
@@ -53,18 +43,12 @@ class WeightPerturbation : public PerturbationRule {
       g.intercepts[l].setZero();
     }
     loop_.run(
-        1,
-        [&] {
-          for (int l = 0; l < L; ++l) {
-            fill_standard_normal(ctx.rng, xi.coefs[l].data(), xi.coefs[l].size());
-            fill_standard_normal(ctx.rng, xi.intercepts[l].data(), xi.intercepts[l].size());
-          }
-        },
+        1, [&] { normal_.fill(ctx.rng, noise_storage_.data(), noise_storage_.size()); },
         [&](double sign, auto&& loss) {
           const auto step = static_cast<Scalar>(sign * loop_.params().std);
           for (int l = 0; l < L; ++l) {
-            perturbed.coefs[l] = net.coefs[l] + step * xi.coefs[l];
-            perturbed.intercepts[l] = net.intercepts[l] + step * xi.intercepts[l];
+            perturbed_.coefs[l] = net.coefs[l] + step * xi_.coefs[l];
+            perturbed_.intercepts[l] = net.intercepts[l] + step * xi_.intercepts[l];
           }
           forward(perturbed_, ws_);
           loss[0] = batch_loss(ws_.h(L));
@@ -72,15 +56,16 @@ class WeightPerturbation : public PerturbationRule {
         [&](const auto& coefficient) {
           const auto c = static_cast<Scalar>(coefficient[0]);
           for (int l = 0; l < L; ++l) {
-            g.coefs[l] += c * xi.coefs[l];
-            g.intercepts[l] += c * xi.intercepts[l];
+            g.coefs[l] += c * xi_.coefs[l];
+            g.intercepts[l] += c * xi_.intercepts[l];
           }
         });
   }
 
  private:
-  std::optional<Gradients<Scalar>> noise_, perturbed_params_;  // shaped like the parameters
-  Network<Scalar> perturbed_;                                  // maps perturbed_params_
+  Vector<Scalar> noise_storage_, perturbed_storage_;
+  Network<Scalar> xi_, perturbed_;  // map the storage above, in the parameters' shapes
+  NormalNoise<Scalar> normal_;
   Workspace<Scalar> ws_;
 };
 
