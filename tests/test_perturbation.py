@@ -120,6 +120,16 @@ def next_fit_seed(estimator):
     return copy.deepcopy(estimator._random_state).randint(np.iinfo(np.int32).max)
 
 
+def _batch(kind, rng):
+    """random_problem's batches, plus a multi-label one (logistic outputs)."""
+    if kind != "multilabel":
+        return random_problem(kind, rng)
+    X = rng.standard_normal((12, 5))
+    y = (rng.random((12, 3)) > 0.5).astype(int)
+    y[0], y[1] = 0, 1  # every label seen both ways
+    return X, y, y.astype(float)
+
+
 def angle(u, v):
     u = np.concatenate([np.ravel(a) for a in u])
     v = np.concatenate([np.ravel(a) for a in v])
@@ -128,21 +138,23 @@ def angle(u, v):
 
 # ---------------------------------------------------------------- tests
 @pytest.mark.parametrize("rule", ["wp", "np"])
-@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("kind", ["classifier", "multilabel", "regressor"])
 @pytest.mark.parametrize("antithetic", [False, True])
 @pytest.mark.parametrize(
     "dtype, activation", [(np.float64, "tanh"), (np.float64, "relu"), (np.float32, "tanh")]
 )
 def test_one_step_equals_numpy_with_the_same_noise(rule, kind, antithetic, dtype, activation):
     rng = np.random.default_rng(0)
-    X, y, Y = random_problem(kind, rng)
+    X, y, Y = _batch(kind, rng)
     X = X.astype(dtype)
     sigma = 1e-3 if dtype == np.float64 else 1e-2  # float32: a loss change well above rounding
-    est = ESTIMATORS[rule, kind](
+    est = ESTIMATORS[rule, "regressor" if kind == "regressor" else "classifier"](
         hidden_layer_sizes=(7, 6), activation=activation, batch_size=len(X), random_state=0, dtype=dtype,
         perturbation_std=sigma, n_samples=3, antithetic=antithetic, **SGD,
     )
-    est.partial_fit(X, y, **({"classes": np.unique(y)} if kind == "classifier" else {}))
+    classes = {"classifier": np.unique(y), "multilabel": np.arange(y.shape[-1])}
+    est.partial_fit(X, y, **({"classes": classes[kind]} if kind in classes else {}))
+    assert est.out_activation_ == {"classifier": "softmax", "multilabel": "logistic", "regressor": "identity"}[kind]
     set_weights(est, rng)
     coefs = [c.astype(np.float64) for c in est.coefs_]
     intercepts = [b.astype(np.float64) for b in est.intercepts_]
