@@ -19,8 +19,7 @@ class NormalNoise {
 
   /// Scratch for fills of up to max_size values.
   void reserve(Index max_size) {
-    radius_.resize((max_size + 1) / 2);
-    angle_.resize((max_size + 1) / 2);
+    for (auto* a : {&radius_, &angle_, &cosine_}) a->resize((max_size + 1) / 2);
   }
 
   void fill(Rng& rng, Scalar* out, Index size) {
@@ -32,14 +31,19 @@ class NormalNoise {
       r[i] = static_cast<Scalar>(1.0 - rng.uniform());  // (0, 1]
       theta[i] = static_cast<Scalar>(rng.uniform());
     }
+    // All arithmetic on the (aligned) scratch, then copied: where `out` lies in memory
+    // must not decide which values take Eigen's vectorised or scalar sin/cos.
     r = (Scalar(-2) * r.log()).sqrt();
     theta *= static_cast<Scalar>(6.283185307179586);
-    Eigen::Map<Array>(out, half) = r * theta.cos();
-    Eigen::Map<Array>(out + half, size - half) = (r * theta.sin()).head(size - half);
+    auto cosine = cosine_.head(half);
+    cosine = r * theta.cos();
+    theta = r * theta.sin();
+    Eigen::Map<Array>(out, half) = cosine;
+    Eigen::Map<Array>(out + half, size - half) = theta.head(size - half);
   }
 
  private:
-  Array radius_, angle_;
+  Array radius_, angle_, cosine_;
 };
 
 }  // namespace fastcredit
