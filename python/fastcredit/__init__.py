@@ -8,6 +8,12 @@ from ._direct_feedback_alignment import DirectFeedbackAlignmentClassifier, Direc
 from ._feedback_alignment import FeedbackAlignmentClassifier, FeedbackAlignmentRegressor
 from ._kolen_pollack import KolenPollackClassifier, KolenPollackRegressor
 from ._sign_symmetry import SignSymmetryClassifier, SignSymmetryRegressor
+from ._perturbation import (
+    NodePerturbationClassifier,
+    NodePerturbationRegressor,
+    WeightPerturbationClassifier,
+    WeightPerturbationRegressor,
+)
 from .exceptions import DivergenceError
 
 __all__ = [
@@ -23,5 +29,9 @@ __all__ = [
     "KolenPollackRegressor",
     "SignSymmetryClassifier",
     "SignSymmetryRegressor",
+    "NodePerturbationClassifier",
+    "NodePerturbationRegressor",
+    "WeightPerturbationClassifier",
+    "WeightPerturbationRegressor",
     "__version__",
 ]

@@ -9,14 +9,27 @@ import sys
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from . import BackpropClassifier
+from . import (
+    BackpropClassifier,
+    DirectFeedbackAlignmentClassifier,
+    FeedbackAlignmentClassifier,
+    KolenPollackClassifier,
+    NodePerturbationClassifier,
+    SignSymmetryClassifier,
+    WeightPerturbationClassifier,
+)
 from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
-from . import DirectFeedbackAlignmentClassifier, FeedbackAlignmentClassifier, KolenPollackClassifier, SignSymmetryClassifier
 
 # Rule name -> estimator class; each new rule adds one entry.
-RULES = {"bp": BackpropClassifier}
-RULES.update(fa=FeedbackAlignmentClassifier, dfa=DirectFeedbackAlignmentClassifier, ss=SignSymmetryClassifier,
-             kp=KolenPollackClassifier)
+RULES = {
+    "bp": BackpropClassifier,
+    "fa": FeedbackAlignmentClassifier,
+    "dfa": DirectFeedbackAlignmentClassifier,
+    "ss": SignSymmetryClassifier,
+    "kp": KolenPollackClassifier,
+    "wp": WeightPerturbationClassifier,
+    "np": NodePerturbationClassifier,
+}
 
 # Rule name -> hyper-parameters that make it learn in `compare` where the estimator's
 # defaults would not (e.g. a different learning rate); rules not listed use the defaults.

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "fastcredit/evaluate.hpp"
 #include "fastcredit/network.hpp"
+#include "fastcredit/noise.hpp"
 #include "fastcredit/trainer.hpp"
 #include "registry.hpp"
 
@@ -277,6 +279,26 @@ py::array predict_typed(py::array X, py::list coefs, py::list intercepts, const 
   return out;
 }
 
+template <typename Scalar>
+py::array normal_noise(std::uint64_t seed, const std::vector<Index>& sizes) {
+  Index total = 0, largest = 0;
+  for (Index size : sizes) {
+    if (size < 0) throw py::value_error("sizes must be >= 0");
+    total += size;
+    largest = std::max(largest, size);
+  }
+  py::array_t<Scalar> out(total);
+  NormalNoise<Scalar> noise;
+  noise.reserve(largest);
+  Rng rng(seed);
+  Scalar* p = out.mutable_data();
+  for (Index size : sizes) {
+    noise.fill(rng, p, size);
+    p += size;
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -332,5 +354,15 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("X"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
       "Output activations (class probabilities for classifiers) for every row of X.");
+  m.def(
+      "normal_noise",
+      [](std::uint64_t seed, const std::vector<Index>& sizes, const std::string& dtype) -> py::array {
+        if (dtype == "float32") return normal_noise<float>(seed, sizes);
+        if (dtype == "float64") return normal_noise<double>(seed, sizes);
+        throw py::value_error("dtype must be 'float32' or 'float64'");
+      },
+      py::arg("seed"), py::arg("sizes"), py::arg("dtype") = "float64",
+      "Consecutive NormalNoise fills of these sizes from the stream Rng(seed), concatenated: the "
+      "noise a fit seeded with `seed` draws (tests reproduce the perturbation rules' noise with it).");
   m.attr("__version__") = FASTCREDIT_VERSION(VERSION_INFO);
 }

@@ -7,6 +7,8 @@
 #include "fastcredit/rules/feedback_alignment.hpp"
 #include "fastcredit/rules/kolen_pollack.hpp"
 #include "fastcredit/rules/sign_symmetry.hpp"
+#include "fastcredit/rules/node_perturbation.hpp"
+#include "fastcredit/rules/weight_perturbation.hpp"
 
 namespace fastcredit::bindings {
 
@@ -17,6 +19,8 @@ void register_rules(Registry& registry) {
   registry.add<DirectFeedbackAlignment>();
   registry.add<SignSymmetry>();
   registry.add<KolenPollack>();
+  registry.add<WeightPerturbation>();
+  registry.add<NodePerturbation>();
 }
 
 }  // namespace fastcredit::bindings
