@@ -11,9 +11,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from . import BackpropClassifier
+from . import AuxiliaryOutputSDTPClassifier, DifferenceTargetPropagationClassifier, SimplifiedDTPClassifier
 
 # Rule name -> estimator class; each new rule adds one entry.
 RULES = {"bp": BackpropClassifier}
+RULES.update(dtp=DifferenceTargetPropagationClassifier, sdtp=SimplifiedDTPClassifier, aosdtp=AuxiliaryOutputSDTPClassifier)
 
 
 def _parse_sizes(text):
