@@ -13,6 +13,11 @@ from ._perturbation import (
     NodePerturbationRegressor,
     WeightPerturbationClassifier,
     WeightPerturbationRegressor,
+from ._target_propagation import (
+    AuxiliaryOutputSDTPClassifier,
+    DifferenceTargetPropagationClassifier,
+    DifferenceTargetPropagationRegressor,
+    SimplifiedDTPClassifier,
 )
 from .exceptions import DivergenceError
 
@@ -21,6 +26,10 @@ __all__ = [
     "BackpropRegressor",
     "DirectFeedbackAlignmentClassifier",
     "DirectFeedbackAlignmentRegressor",
+    "DifferenceTargetPropagationClassifier",
+    "DifferenceTargetPropagationRegressor",
+    "SimplifiedDTPClassifier",
+    "AuxiliaryOutputSDTPClassifier",
     "DivergenceError",
     "KickbackRegressor",
     "FeedbackAlignmentClassifier",

@@ -17,6 +17,9 @@ from . import (
     NodePerturbationClassifier,
     SignSymmetryClassifier,
     WeightPerturbationClassifier,
+    DifferenceTargetPropagationClassifier,
+    SimplifiedDTPClassifier,
+    AuxiliaryOutputSDTPClassifier,
 )
 from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
 
@@ -29,6 +32,9 @@ RULES = {
     "kp": KolenPollackClassifier,
     "wp": WeightPerturbationClassifier,
     "np": NodePerturbationClassifier,
+    "dtp": DifferenceTargetPropagationClassifier,
+    "sdtp": SimplifiedDTPClassifier,
+    "aosdtp": AuxiliaryOutputSDTPClassifier,
 }
 
 # Rule name -> hyper-parameters that make it learn in `compare` where the estimator's

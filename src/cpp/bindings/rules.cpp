@@ -9,6 +9,7 @@
 #include "fastcredit/rules/sign_symmetry.hpp"
 #include "fastcredit/rules/node_perturbation.hpp"
 #include "fastcredit/rules/weight_perturbation.hpp"
+#include "fastcredit/rules/target_propagation.hpp"
 
 namespace fastcredit::bindings {
 
@@ -21,6 +22,8 @@ void register_rules(Registry& registry) {
   registry.add<KolenPollack>();
   registry.add<WeightPerturbation>();
   registry.add<NodePerturbation>();
+  registry.add<DifferenceTargetPropagation>();
+  registry.add<SimplifiedTargetPropagation>();
 }
 
 }  // namespace fastcredit::bindings
