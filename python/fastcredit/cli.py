@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+from functools import partial
 import warnings
 
 import numpy as np
@@ -11,9 +12,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from . import BackpropClassifier
+from ._dynamic_inversion import DynamicInversionClassifier
 
 # Rule name -> estimator class; each new rule adds one entry.
-RULES = {"bp": BackpropClassifier}
+RULES = {
+    "bp": BackpropClassifier,
+    "di": DynamicInversionClassifier,
+    "ndi": partial(DynamicInversionClassifier, inversion="direct"),
+    "nldi": partial(DynamicInversionClassifier, inversion="nonlinear"),
+    "sldi": partial(DynamicInversionClassifier, inversion="single_loop"),
+}
 
 
 def _parse_sizes(text):
