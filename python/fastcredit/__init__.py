@@ -19,6 +19,7 @@ from ._target_propagation import (
     DifferenceTargetPropagationRegressor,
     SimplifiedDTPClassifier,
 )
+from ._dynamic_inversion import DynamicInversionClassifier, DynamicInversionRegressor
 from .exceptions import DivergenceError
 
 __all__ = [
@@ -42,5 +43,7 @@ __all__ = [
     "NodePerturbationRegressor",
     "WeightPerturbationClassifier",
     "WeightPerturbationRegressor",
+    "DynamicInversionClassifier",
+    "DynamicInversionRegressor",
     "__version__",
 ]

@@ -5,6 +5,7 @@ layer) and writes it with the learning and alignment curves to an output directo
 import argparse
 import os
 import sys
+from functools import partial
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier
@@ -20,6 +21,7 @@ from . import (
     DifferenceTargetPropagationClassifier,
     SimplifiedDTPClassifier,
     AuxiliaryOutputSDTPClassifier,
+    DynamicInversionClassifier,
 )
 from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
 
@@ -35,6 +37,10 @@ RULES = {
     "dtp": DifferenceTargetPropagationClassifier,
     "sdtp": SimplifiedDTPClassifier,
     "aosdtp": AuxiliaryOutputSDTPClassifier,
+    "di": DynamicInversionClassifier,
+    "ndi": partial(DynamicInversionClassifier, inversion="direct"),
+    "nldi": partial(DynamicInversionClassifier, inversion="nonlinear"),
+    "sldi": partial(DynamicInversionClassifier, inversion="single_loop"),
 }
 
 # Rule name -> hyper-parameters that make it learn in `compare` where the estimator's

@@ -10,6 +10,7 @@
 #include "fastcredit/rules/node_perturbation.hpp"
 #include "fastcredit/rules/weight_perturbation.hpp"
 #include "fastcredit/rules/target_propagation.hpp"
+#include "fastcredit/rules/dynamic_inversion.hpp"
 
 namespace fastcredit::bindings {
 
@@ -24,6 +25,7 @@ void register_rules(Registry& registry) {
   registry.add<NodePerturbation>();
   registry.add<DifferenceTargetPropagation>();
   registry.add<SimplifiedTargetPropagation>();
+  registry.add<DynamicInversion>();
 }
 
 }  // namespace fastcredit::bindings
