@@ -19,7 +19,7 @@ from sklearn.neural_network import MLPClassifier
 
 import fastcredit
 from fastcredit import BackpropClassifier, cli, datasets
-from fastcredit._compare import run
+from fastcredit._compare import format_table, run
 from fastcredit._progress import EpochProgress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_table_and_progress_lines(small_run):
     assert lines[3].split()[0] == cli.SKLEARN_LABEL and lines[3].split()[5:] == ["-", "-"]
     assert lines[-1].startswith("written: ")
     # Not a terminal: one final bar line per rule, nothing redrawn.
-    bars = stderr.splitlines()
+    bars = [line for line in stderr.splitlines() if not line.startswith("fastcredit:")]  # not notes
     assert len(bars) == 2 and "\r" not in stderr
     assert bars[0].startswith("bp ") and "[####################] 10/10" in bars[0] and "loss" in bars[0]
 
@@ -165,6 +165,17 @@ def test_a_diverging_rule_is_a_row_not_a_crash():
                    data, 3, stream, live=False)
     assert result["status"] == "diverged" and np.isnan(result["test_accuracy"])
     assert stream.getvalue().rstrip().endswith("diverged")
+    assert format_table([result]).splitlines()[-1] == "bp: diverged"
+
+
+def test_a_rule_refusing_the_settings_is_a_row_not_a_crash():
+    data = digits_split(0)
+    data = (data[0], data[2], data[1], data[3])
+    refusing = BackpropClassifier(hidden_layer_sizes=(8,), max_iter=2, activation="sigmoid")  # not one it knows
+    [bad, good] = run([("bp-bad", refusing), ("bp", BackpropClassifier(hidden_layer_sizes=(8,), max_iter=2))],
+                      data, 2, None, live=False)
+    assert bad["status"].startswith("failed: The 'activation' parameter") and np.isnan(bad["test_accuracy"])
+    assert good["status"] == "ok" and good["epochs"] == 2
 
 
 def test_main_in_process_writes_and_returns_zero(tmp_path, capsys):

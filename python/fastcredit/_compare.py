@@ -92,12 +92,14 @@ def fit_and_score(label, estimator, data, progress):
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed-length run ends at max_iter
             estimator.fit(X_train, y_train)
-    except DivergenceError:
-        progress.close("diverged")
-        seconds = time.perf_counter() - start
-        return {"rule": label, "test_accuracy": math.nan, "train_accuracy": math.nan, "fit_seconds": seconds,
-                "epochs": progress.epoch, "final_loss": math.nan, "update_angle": None,
-                "loss_curve": [], "alignment": {"epoch": []}, "status": "diverged"}
+    except (DivergenceError, ValueError) as exc:
+        # One rule that diverges, or refuses these settings (ValueError), is a row of the
+        # comparison, not its end.
+        status = "diverged" if isinstance(exc, DivergenceError) else f"failed: {str(exc).splitlines()[0]}"
+        progress.close(status)
+        return {"rule": label, "test_accuracy": math.nan, "train_accuracy": math.nan,
+                "fit_seconds": time.perf_counter() - start, "epochs": progress.epoch, "final_loss": math.nan,
+                "update_angle": None, "loss_curve": [], "alignment": {"epoch": []}, "status": status}
     seconds = time.perf_counter() - start
     loss_curve, alignment = _curves(estimator)
     if not isinstance(estimator, _BaseCreditAssigner):  # no epoch hook: show the end state
@@ -155,6 +157,7 @@ def format_table(results):
     for rule, test, train, seconds, epochs, _, *angles in rows:
         shown = "".join(f"{a:>6.1f}" if not math.isnan(a) else f"{'-':>6}" for a in angles)
         lines.append(f"{rule:<{width}}{test:>9.4f}{train:>10.4f}{seconds:>8.2f}{epochs:>7}" + ("   " + shown if layers else ""))
+    lines += [f"{r['rule']}: {r['status']}" for r in results if r["status"] != "ok"]
     return "\n".join(lines)
 
 
