@@ -308,7 +308,7 @@ def test_dataset_absent_and_unreachable_is_one_line(tmp_path, monkeypatch, capsy
     assert cli.main(["compare", "--dataset", "fashion-mnist", "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no mirror could deliver it (1 tried)" in err
-    assert not (tmp_path / "o").exists()  # nothing trained, nothing written
+    assert not os.listdir(tmp_path / "o")  # nothing trained, nothing written
 
 
 def _real_data_root():
@@ -327,3 +327,22 @@ def test_mnist_subset(tmp_path, monkeypatch):
     saved = read_json(tmp_path)
     assert saved["config"]["n_train_samples"] == 3000 and saved["config"]["n_test_samples"] == 1000
     assert saved["results"][0]["test_accuracy"] > 0.85
+
+
+def test_damaged_local_file_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    for name in datasets.FILE_NAMES:
+        (tmp_path / "mnist" / (name + ".gz")).write_bytes(b"not gzip")
+    assert cli.main(["compare", "--dataset", "mnist", "--no-download", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a valid gzip file" in err
+
+
+def test_unwritable_out_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file, not a directory")
+    assert cli.main(["compare", "--rules", "bp", "--hidden", "8", "--epochs", "1", "--no-sklearn", "--quiet",
+                     "--out", str(tmp_path / "taken")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "error:" in captured.err and str(tmp_path / "taken") in captured.err
+    assert captured.out == ""  # it stopped before loading data or training

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier
 
 from . import BackpropClassifier
-from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
+from ._compare import DATASETS, DatasetError, format_table, load_dataset, run, write_results
 
 # Rule name -> estimator class; each new rule adds one entry.
 RULES = {"bp": BackpropClassifier}
@@ -149,6 +149,7 @@ def compare(args, out=None, err=None):
     """Run the comparison `args` describe (stdout/stderr by default); returns the result records."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    os.makedirs(args.out, exist_ok=True)  # an unusable --out fails now, not after the training
     data = load_dataset(args.dataset, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
                         data_home=args.data_home, download=not args.no_download)
     X_train, _, X_test, _ = data
@@ -173,7 +174,7 @@ def main(argv=None):
         resolve(args, parser.compare_parser)
         try:
             compare(args)
-        except (DatasetUnavailable, OSError) as exc:  # e.g. no data offline, --out not writable
+        except (DatasetError, OSError) as exc:  # e.g. no data offline, --out not writable
             print(f"fastcredit compare: error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
