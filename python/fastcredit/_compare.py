@@ -31,7 +31,7 @@ DATASETS = ("digits", "mnist", "fashion-mnist")
 _IDX_LOADERS = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist}
 
 
-class DatasetError(Exception):
+class DatasetUnavailable(Exception):
     """The data set is neither on disk nor downloadable, or a file of it is damaged; the
     message is one line."""
 
@@ -62,12 +62,12 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
             reason = "downloading is off" if isinstance(exc, datasets.DatasetNotFoundError) else (
                 f"no mirror could deliver it ({len(exc.failures)} tried)"
             )
-            raise DatasetError(
+            raise DatasetUnavailable(
                 f"{name} is not in {directory} and {reason}; put the four IDX .gz files there "
                 "(or point FASTCREDIT_DATA at a directory holding them)"
             ) from exc
         except ValueError as exc:  # a local file that is not a valid IDX file of the data set
-            raise DatasetError(f"{name}: {str(exc).splitlines()[0]}") from exc
+            raise DatasetUnavailable(f"{name}: {str(exc).splitlines()[0]}") from exc
     rng = np.random.RandomState(seed)
     X_train, y_train = _subset(X_train, y_train, n_train, rng)
     X_test, y_test = _subset(X_test, y_test, n_test, rng)

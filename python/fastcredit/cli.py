@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier
 
 from . import BackpropClassifier
-from ._compare import DATASETS, DatasetError, format_table, load_dataset, run, write_results
+from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
 
 # Rule name -> estimator class; each new rule adds one entry.
 RULES = {"bp": BackpropClassifier}
@@ -174,7 +174,7 @@ def main(argv=None):
         resolve(args, parser.compare_parser)
         try:
             compare(args)
-        except (DatasetError, OSError) as exc:  # e.g. no data offline, --out not writable
+        except (DatasetUnavailable, OSError) as exc:  # e.g. no data offline, --out not writable
             print(f"fastcredit compare: error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
