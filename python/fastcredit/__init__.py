@@ -3,11 +3,13 @@ alternatives) as fast scikit-learn estimators."""
 
 from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
+from ._kickback import KickbackRegressor
 from .exceptions import DivergenceError
 
 __all__ = [
     "BackpropClassifier",
     "BackpropRegressor",
     "DivergenceError",
+    "KickbackRegressor",
     "__version__",
 ]
