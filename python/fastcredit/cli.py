@@ -76,7 +76,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="fastcredit", description=__doc__)
+    parser = _Parser(prog="fastcredit", description="Credit-assignment learning rules as scikit-learn estimators.")
     commands = parser.add_subparsers(dest="command", required=True)
     compare = commands.add_parser(
         "compare", help="train the rules on a data set and compare them",
@@ -86,7 +86,7 @@ def build_parser():
     compare.add_argument("--preset", choices=sorted(PRESETS), help="a named comparison, e.g. 'lecture' (WP, BP, FA, KP on MNIST)")
     compare.add_argument("--dataset", choices=DATASETS, help=f"data set (default: {DEFAULTS['dataset']})")
     compare.add_argument("--rules", type=_parse_rules, metavar="R1,R2,...", help=f"rules to train (default: all: {','.join(RULES)})")
-    compare.add_argument("--hidden", type=_parse_sizes, metavar="N1,N2,...", help="hidden layer sizes (default: 256,256)")
+    compare.add_argument("--hidden", type=_parse_sizes, metavar="N1,N2,...", help=f"hidden layer sizes (default: {','.join(map(str, DEFAULTS['hidden']))})")
     compare.add_argument("--epochs", type=_positive_int, help=f"epochs per rule (default: {DEFAULTS['epochs']})")
     compare.add_argument("--seed", type=_seed, default=0, help="random seed of the split, the weights and the rules (default: 0)")
     compare.add_argument("--n-train", type=_positive_int, metavar="N", help="train on a random subset of N samples")
