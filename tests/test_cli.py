@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -19,6 +20,7 @@ from sklearn.neural_network import MLPClassifier
 
 import fastcredit
 from fastcredit import BackpropClassifier, cli, datasets
+from fastcredit._base import _BaseCreditAssigner
 from fastcredit._compare import format_table, run
 from fastcredit._progress import EpochProgress
 
@@ -66,6 +68,11 @@ def test_results_are_those_of_independent_fits(small_run):
     assert results["bp"]["update_angle"] == pytest.approx(bp.alignment_["update_angle"][-1].tolist(), abs=1e-9)
     assert results["bp"]["alignment"]["epoch"] == list(range(1, 11))
     assert results[cli.SKLEARN_LABEL]["update_angle"] is None
+    assert results["bp"]["params"]["hidden_layer_sizes"] == [64] and results["bp"]["params"]["max_iter"] == 10
+    assert results["bp"]["params"]["n_iter_no_change"] == "inf" and "verbose" not in results["bp"]["params"]
+    expected = {k: "inf" if v == np.inf else list(v) if isinstance(v, tuple) else v
+                for k, v in mlp.get_params().items() if k != "verbose"}
+    assert results[cli.SKLEARN_LABEL]["params"] == expected
 
 
 def test_csv_holds_the_table(small_run):
@@ -271,10 +278,12 @@ def test_ctrl_c_stops_the_comparison(tmp_path, monkeypatch, capsys):
     assert not os.listdir(tmp_path)
 
 
-def test_every_registered_rule_is_an_estimator_class():
-    for name, cls in cli.RULES.items():
+def test_every_registered_rule_makes_a_fastcredit_classifier():
+    for name, make in cli.RULES.items():  # a class, or e.g. a functools.partial fixing a variant
         assert name.isidentifier() and name == name.lower()
-        assert cls.__name__ in fastcredit.__all__ and hasattr(cls, "_rule")
+        estimator = make(**cli.RULE_DEFAULTS.get(name, {}))
+        assert isinstance(estimator, _BaseCreditAssigner) and is_classifier(estimator)
+        assert type(estimator).__name__ in fastcredit.__all__
     assert set(cli.RULE_DEFAULTS) <= set(cli.RULES)
 
 

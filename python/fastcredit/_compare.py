@@ -6,7 +6,8 @@ A result record is a plain dict, the unit the plots and files are made of::
     {"rule", "test_accuracy", "train_accuracy", "fit_seconds", "epochs", "final_loss",
      "update_angle": [final angle per layer, degrees] or None,
      "loss_curve": [per epoch], "alignment": {"epoch": [...], name: [[per layer], ...]},
-     "status": "ok" | "diverged"}
+     "status": "ok" | "diverged" | "failed: <reason>",
+     "params": the estimator's hyper-parameters}
 """
 
 import csv
@@ -85,6 +86,7 @@ def _curves(estimator):
 def fit_and_score(label, estimator, data, progress):
     """Fit `estimator` on the training part of `data` and return its result record."""
     X_train, y_train, X_test, y_test = data
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "verbose"}
     if isinstance(estimator, _BaseCreditAssigner):
         estimator.set_params(verbose=progress)
     progress.start()
@@ -102,7 +104,8 @@ def fit_and_score(label, estimator, data, progress):
         progress.close(status)
         return {"rule": label, "test_accuracy": math.nan, "train_accuracy": math.nan,
                 "fit_seconds": time.perf_counter() - start, "epochs": progress.epoch, "final_loss": math.nan,
-                "update_angle": None, "loss_curve": [], "alignment": {"epoch": []}, "status": status}
+                "update_angle": None, "loss_curve": [], "alignment": {"epoch": []}, "status": status,
+                "params": params}
     seconds = time.perf_counter() - start
     loss_curve, alignment = _curves(estimator)
     if not isinstance(estimator, _BaseCreditAssigner):  # no epoch hook: show the end state
@@ -120,6 +123,7 @@ def fit_and_score(label, estimator, data, progress):
         "loss_curve": loss_curve,
         "alignment": alignment,
         "status": "ok",
+        "params": params,
     }
 
 
@@ -165,14 +169,19 @@ def format_table(results):
 
 
 def _json_ready(value):
-    """NaN/inf are not JSON: NaN becomes null, infinities the strings "inf"/"-inf"."""
+    """Plain JSON: NaN becomes null, infinities "inf"/"-inf", NumPy values Python ones,
+    anything else (a callable hyper-parameter, say) its repr."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
+        return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(v) for v in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
 
 
 def write_results(results, config, directory):

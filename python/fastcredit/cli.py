@@ -158,8 +158,7 @@ def compare(args, out=None, err=None):
     results = run(make_estimators(args), data, args.epochs, None if args.quiet else err, err.isatty())
     print(format_table(results), file=out)
     config = {key: getattr(args, key) for key in ("preset", "dataset", "rules", "hidden", "epochs", "seed", "n_train", "n_test")}
-    config.update(n_train_samples=len(X_train), n_test_samples=len(X_test),
-                  rule_defaults={name: RULE_DEFAULTS.get(name, {}) for name in args.rules})
+    config.update(n_train_samples=len(X_train), n_test_samples=len(X_test))
     written = list(write_results(results, config, args.out))
     if not args.no_plots:
         written += _write_figures(results, args.out, err)
