@@ -311,12 +311,18 @@ def test_dataset_absent_without_download_is_one_line(tmp_path, monkeypatch, caps
     assert err.count("\n") == 1 and str(tmp_path / "mnist") in err and "downloading is off" in err
 
 
-def test_dataset_absent_and_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("quiet", [True, False])
+def test_dataset_absent_and_unreachable_is_one_line(tmp_path, monkeypatch, capfd, quiet):
     monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [_closed_port_url()])
-    assert cli.main(["compare", "--dataset", "fashion-mnist", "--out", str(tmp_path / "o")]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no mirror could deliver it (1 tried)" in err
+    url = _closed_port_url()
+    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [url])
+    argv = ["compare", "--dataset", "fashion-mnist", "--out", str(tmp_path / "o")] + ["--quiet"] * quiet
+    assert cli.main(argv) == 1
+    lines = capfd.readouterr().err.splitlines()  # capfd: what a terminal would show, logging included
+    # The download attempt is noted (unless --quiet); its failure is summed up in the error line.
+    assert lines[:-1] == ([] if quiet else [f"fastcredit: Downloading {url}train-images-idx3-ubyte.gz"])
+    assert lines[-1].startswith("fastcredit compare: error: fashion-mnist is not in ")
+    assert "no mirror could deliver it (1 tried; last: URLError: " in lines[-1]
     assert not os.listdir(tmp_path / "o")  # nothing trained, nothing written
 
 

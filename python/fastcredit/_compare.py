@@ -60,9 +60,11 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
             X_train, y_train, X_test, y_test = _IDX_LOADERS[name](data_home, download=download, return_X_y=True)
         except (datasets.DatasetNotFoundError, datasets.DatasetDownloadError) as exc:
             directory = os.path.join(datasets.get_data_home(data_home), name)
-            reason = "downloading is off" if isinstance(exc, datasets.DatasetNotFoundError) else (
-                f"no mirror could deliver it ({len(exc.failures)} tried)"
-            )
+            if isinstance(exc, datasets.DatasetNotFoundError):
+                reason = "downloading is off"
+            else:
+                last = f"; last: {exc.failures[-1][1]}" if exc.failures else ""
+                reason = f"no mirror could deliver it ({len(exc.failures)} tried{last})"
             raise DatasetUnavailable(
                 f"{name} is not in {directory} and {reason}; put the four IDX .gz files there "
                 "(or point FASTCREDIT_DATA at a directory holding them)"

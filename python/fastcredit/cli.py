@@ -3,6 +3,8 @@ progress bar per rule, prints a table (accuracies, fit time, update-vs-gradient 
 layer) and writes it with the learning and alignment curves to an output directory."""
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 
@@ -145,13 +147,34 @@ def _write_figures(results, directory, err):
     return paths
 
 
+@contextlib.contextmanager
+def _download_notes(err, quiet):
+    """Show the data set loader's "Downloading <url>" lines on `err` (none with --quiet);
+    its per-mirror failure warnings are summed up in the one-line error instead."""
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("fastcredit: %(message)s"))
+    handler.addFilter(lambda record: not quiet and record.levelno == logging.INFO)
+    logger = logging.getLogger("fastcredit.datasets")
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def compare(args, out=None, err=None):
     """Run the comparison `args` describe (stdout/stderr by default); returns the result records."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     os.makedirs(args.out, exist_ok=True)  # an unusable --out fails now, not after the training
-    data = load_dataset(args.dataset, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
-                        data_home=args.data_home, download=not args.no_download)
+    with _download_notes(err, args.quiet):
+        data = load_dataset(args.dataset, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
+                            data_home=args.data_home, download=not args.no_download)
     X_train, _, X_test, _ = data
     print(f"fastcredit compare: {args.dataset} ({len(X_train)} train, {len(X_test)} test), hidden "
           f"{','.join(map(str, args.hidden))}, {args.epochs} epochs, seed {args.seed}", file=out, flush=True)
