@@ -3,6 +3,7 @@ alternatives) as fast scikit-learn estimators."""
 
 from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
+from ._sweep import sweep
 from .exceptions import DivergenceError
 
 __all__ = [
@@ -10,4 +11,5 @@ __all__ = [
     "BackpropRegressor",
     "DivergenceError",
     "__version__",
+    "sweep",
 ]
