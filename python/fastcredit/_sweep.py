@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from . import _core
 from ._base import _BaseCreditAssigner, _resolve_dtype
-from ._progress import ProgressBar
+from ._sweep_progress import SweepProgress
 from .exceptions import DivergenceError
 
 _SEED_LIMIT = 2**32
@@ -99,7 +99,7 @@ def sweep(estimators, X, y, *, param_grid=None, seeds=(0,), validation="auto", c
     dtypes = {_resolve_dtype(template.dtype, X) for template, _ in configs}
     splits = _splits(X, y, validation, cv, is_classifier(configs[0][0]), dtypes)
     plan = _Plan(configs, seeds, splits, return_estimators)
-    bar = ProgressBar(len(plan), enabled=progress)
+    bar = SweepProgress(len(plan), enabled=progress)
     try:
         if backend == "dask":
             rows = _run_dask(plan, client, bar)
@@ -352,7 +352,7 @@ def _run_threads(plan, indices, n_threads, bar):
 
 def _run_chunk(plan, indices):
     """A Dask task: fits `indices` of the plan on this worker, one engine thread per task."""
-    return list(zip(indices, _run_threads(plan, indices, 1, ProgressBar(len(indices), enabled=False))))
+    return list(zip(indices, _run_threads(plan, indices, 1, SweepProgress(len(indices), enabled=False))))
 
 
 def _run_dask(plan, client, bar):

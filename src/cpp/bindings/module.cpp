@@ -146,6 +146,7 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  bind_sweep(m);
   m.def("rules", [] { return registry().names(); }, "Names of the registered learning rules.");
   m.def(
       "rule_state_specs",
@@ -189,6 +190,5 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("X"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
       "Output activations (class probabilities for classifiers) for every row of X.");
-  bind_sweep(m);
   m.attr("__version__") = FASTCREDIT_VERSION(VERSION_INFO);
 }

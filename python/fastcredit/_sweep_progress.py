@@ -1,10 +1,10 @@
-"""A one-line progress bar over a fixed number of items, redrawn in place on stderr."""
+"""The progress bar of fastcredit.sweep: one line over all fits, redrawn in place on stderr."""
 
 import sys
 import time
 
 
-class ProgressBar:
+class SweepProgress:
     """Counts finished items (and failures); draws at most every ``interval`` seconds.
 
     ``enabled=None`` draws only when the stream is a terminal, so logs and CI output stay clean.
