@@ -3,6 +3,7 @@ alternatives) as fast scikit-learn estimators."""
 
 from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
+from ._kickback import KickbackRegressor
 from ._sweep import sweep
 from .exceptions import DivergenceError
 
@@ -10,6 +11,7 @@ __all__ = [
     "BackpropClassifier",
     "BackpropRegressor",
     "DivergenceError",
+    "KickbackRegressor",
     "__version__",
     "sweep",
 ]
