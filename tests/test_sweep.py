@@ -9,6 +9,7 @@ import time
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone, is_classifier
 from sklearn.datasets import load_digits, make_regression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -17,6 +18,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 import fastcredit
 from fastcredit import BackpropClassifier, BackpropRegressor, sweep
 from fastcredit import _sweep
+from fastcredit._base import _BaseCreditAssigner
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -78,6 +80,23 @@ def test_each_row_is_the_plain_fit_of_its_parameters_and_seed(digits, reference)
 
 def test_results_do_not_depend_on_the_number_of_threads(digits, reference):
     assert_same_results(reference, run(digits, n_jobs=2))
+
+
+ESTIMATORS = [getattr(fastcredit, name) for name in fastcredit.__all__
+              if isinstance(getattr(fastcredit, name), type) and issubclass(getattr(fastcredit, name), _BaseCreditAssigner)]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_every_rule_sweeps_exactly_as_it_fits(Estimator, digits):
+    X, _, y, _ = digits
+    X, y = X[:300], (y[:300] if is_classifier(Estimator()) else (y[:300] - 4.5) / 3)
+    est = Estimator(hidden_layer_sizes=(8,), max_iter=2, random_state=5)
+    row = sweep(est, X, y, seeds=[5], validation=None, progress=False, return_estimators=True).iloc[0]
+    assert row["status"] == "ok", row["error"]
+    fitted, plain = row["fitted_estimator"], clone(est).fit(X, y)
+    for wa, wb in zip(plain.coefs_ + plain.intercepts_, fitted.coefs_ + fitted.intercepts_):
+        np.testing.assert_array_equal(wa, wb)
+    assert row["train_score"] == pytest.approx(plain.score(X, y), abs=1e-9)
 
 
 def test_fits_share_the_training_data_without_copies(digits):

@@ -255,8 +255,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         """Validate X and y, set up the network, and return ``(train_args, early_stopping)``:
         ``_core.train``'s arguments before the epoch callback, and whether this fit holds out
         a validation set. Shared by ``fit``/``partial_fit`` and by ``fastcredit.sweep``, which
-        validates its data once per estimator class and passes ``validated`` = (the
-        attributes ``_validate_input`` set, its X, its y) to every fresh fit instead."""
+        validates its data once per configuration and passes ``validated`` = (the
+        attributes ``_validate_input`` set, its X, its y) to every fresh fit of it instead."""
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if validated is None:
             X, y = self._validate_input(X, y, incremental, reset=first_pass)

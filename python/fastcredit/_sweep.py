@@ -245,7 +245,7 @@ class _Plan:
         template = self.configs[c][0]
         est = type(template)(**{**self._params[c], "random_state": seed})  # clone(), without its deep copies
         dtype = _resolve_dtype(est.dtype, next(iter(split.X.values())))
-        validated = self._validated(est, s, dtype)
+        validated = self._validated(c, s, dtype)
         train_args, early_stopping = est._prepare_fit(None, None, incremental=False, validated=validated)
         scored = [("train", split.X[dtype], split.y)]
         if split.X_val is not None:
@@ -257,13 +257,13 @@ class _Plan:
             fractions.append(fraction)
         return est, train_args, early_stopping, evaluation, fractions
 
-    def _validated(self, est, s, dtype):
-        """``_validate_input``'s work on split s, done once per estimator class (it depends on
-        nothing else for a fresh fit): the attributes it set, its X and its y."""
-        key = (s, dtype, type(est))
+    def _validated(self, c, s, dtype):
+        """``_validate_input``'s work for configuration c on split s, done once for all its
+        seeds: the attributes it set, its X and its y."""
+        key = (c, s, dtype)
         with self._lock:
             if key not in self._inputs:
-                probe = clone(est)
+                probe = clone(self.configs[c][0])
                 before = set(vars(probe))
                 X, y = probe._validate_input(self.splits[s].X[dtype], self.splits[s].y, incremental=False, reset=True)
                 attributes = {name: value for name, value in vars(probe).items() if name not in before}
