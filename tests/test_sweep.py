@@ -177,6 +177,16 @@ def test_progress_bar_only_where_asked_or_on_a_terminal(digits, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_estimators_of_different_rules_in_one_sweep():
+    X, y = make_regression(n_samples=200, n_features=6, random_state=0)
+    table = sweep([BackpropRegressor(hidden_layer_sizes=(8,), max_iter=3),
+                   fastcredit.KickbackRegressor(hidden_layer_sizes=(8,), max_iter=3, unit_signs="random")],
+                  X, y / y.std(), validation=0.25, progress=False)
+    assert list(table["estimator"]) == ["BackpropRegressor", "KickbackRegressor"]
+    assert table["param_unit_signs"].isna().tolist() == [True, False] and table["param_unit_signs"][1] == "random"
+    assert (table["status"] == "ok").all()
+
+
 def test_list_of_dicts_without_pandas(digits, monkeypatch):
     X, _, y, _ = digits
     monkeypatch.setattr(_sweep, "_pandas", lambda: None)

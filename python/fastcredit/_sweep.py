@@ -87,6 +87,11 @@ def sweep(estimators, X, y, *, param_grid=None, seeds=(0,), validation="auto", c
         ``fit_time`` (seconds in the engine), the last recorded value of each diagnostic
         in ``alignment_`` (an array over layers, e.g. ``update_angle``), and
         ``fitted_estimator`` when asked for.
+
+    Notes
+    -----
+    The estimators' ``verbose`` is not used (the progress bar replaces it), and
+    ``ConvergenceWarning`` is not raised for fits that stop at ``max_iter``.
     """
     configs = _configurations(estimators, param_grid)
     seeds = _check_seeds(seeds)
@@ -208,10 +213,11 @@ class _Plan:
         self.return_estimators = return_estimators
         self.fits = list(itertools.product(range(len(configs)), seeds, range(len(splits))))
         self._params = params = [template.get_params(deep=False) for template, _ in configs]
+        names = list(dict.fromkeys(name for p in params for name in p))  # every class's, in order
         varied = {name for _, point in configs for name in point}
-        varied |= {name for name in params[0] if _differs([p.get(name) for p in params])}
+        varied |= {name for name in names if _differs([p.get(name) for p in params])}
         varied.discard("random_state")
-        self.columns = [name for name in params[0] if name in varied]
+        self.columns = [name for name in names if name in varied]
         self._inputs, self._targets = {}, {}
         self._lock = threading.Lock()
 
@@ -231,7 +237,7 @@ class _Plan:
         c, seed, s = self.fits[i]
         template, _ = self.configs[c]
         row = {"estimator": type(template).__name__}
-        row.update({f"param_{name}": getattr(template, name) for name in self.columns})
+        row.update({f"param_{name}": getattr(template, name, None) for name in self.columns})
         row["seed"] = seed
         if self.splits[s].fold is not None:
             row["fold"] = self.splits[s].fold
