@@ -7,6 +7,7 @@ signal. A hang is turned into one by a watchdog that dumps the stacks and exits.
 """
 
 import faulthandler
+import os
 import warnings
 
 import numpy as np
@@ -19,8 +20,9 @@ import fastcredit
 from fastcredit import DivergenceError
 
 ESTIMATORS = [getattr(fastcredit, name) for name in fastcredit.__all__ if name.endswith(("Classifier", "Regressor"))]
-# The whole file stays within ~30 s however many rules are exported.
-EXAMPLES = max(15, 480 // max(1, len(ESTIMATORS)))
+# The whole file stays within ~30 s however many rules are exported; a longer hunt:
+# FASTCREDIT_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz_inputs.py
+EXAMPLES = int(os.environ.get("FASTCREDIT_FUZZ_EXAMPLES", max(15, 480 // max(1, len(ESTIMATORS)))))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,  # the watchdog below catches hangs; timings on a shared machine vary
@@ -44,9 +46,9 @@ CONTAINERS = ["ndarray", "list"] + (["dataframe"] if pandas else []) + (["csr", 
 
 @pytest.fixture(autouse=True)
 def watchdog():
-    """A hang (e.g. an engine loop that never polls) becomes a crash with every stack."""
-    faulthandler.dump_traceback_later(120, exit=True)
-    yield
+    """A hang (e.g. an engine loop that never polls) becomes a crash with every stack:
+    `arm()` before each example restarts a 60 s countdown."""
+    yield lambda: faulthandler.dump_traceback_later(60, exit=True)
     faulthandler.cancel_dump_traceback_later()
 
 
@@ -170,12 +172,13 @@ def _check_outputs(est, X):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
-def test_any_input_fits_finite_or_raises_a_clear_error(cls):
+def test_any_input_fits_finite_or_raises_a_clear_error(cls, watchdog):
     is_classifier = hasattr(cls, "predict_proba")
 
     @FUZZ
     @given(sample=data(is_classifier), params=hyper_parameters(cls))
     def run(sample, params):
+        watchdog()
         X, y = sample
         est = cls(**params)
         with warnings.catch_warnings():
