@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._compat import Interval, Options, StrOptions, _fit_context, validate_data
+from ._memory import check_fit_memory, fit_bytes
 from .exceptions import DivergenceError
 
 ACTIVATIONS = {"identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"}
@@ -269,15 +270,19 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         hidden = self._hidden_sizes()
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
 
-        if first_pass:
-            self._random_state = check_random_state(self.random_state)
-            self._initialize(layer_units, dtype)
-        elif [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
+        if not first_pass and [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
             raise ValueError(
                 f"The network's layer sizes {[c.shape[0] for c in self.coefs_] + [self.n_outputs_]} do not "
                 f"match hidden_layer_sizes={self.hidden_layer_sizes!r} and the data; refit with warm_start=False."
             )
-        if not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver:
+        reset_optimizer = (
+            not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver
+        )
+        self._check_memory(layer_units, dtype, X.shape[0], first_pass, reset_optimizer, incremental)
+        if first_pass:
+            self._random_state = check_random_state(self.random_state)
+            self._initialize(layer_units, dtype)
+        if reset_optimizer:
             self._reset_optimizer()
 
         n_samples = X.shape[0]
@@ -326,6 +331,22 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         result = _core.train(*train_args, self._epoch_callback())
         self._finish_fit(result, early_stopping, incremental)
         return self
+
+    def _check_memory(self, layer_units, dtype, n_samples, first_pass, reset_optimizer, incremental):
+        """MemoryError up front when the fit's buffers cannot fit (not an OOM kill later)."""
+        specs = _core.rule_state_specs(self._rule, layer_units, self._engine_options()) if first_pass else []
+        needed = fit_bytes(
+            layer_units,
+            np.dtype(dtype).itemsize,
+            batch_size=min(200 if self.batch_size == "auto" else self.batch_size, n_samples),
+            n_samples=n_samples,
+            new_parameters=first_pass,
+            optimizer_copies=(1 if self.solver == "sgd" else 2) if reset_optimizer else 0,
+            rule_state_elements=sum(rows * cols for _, rows, cols in specs),
+            early_stopping=self.early_stopping and not incremental,
+            diagnostics=self.diagnostics_every > 0,
+        )
+        check_fit_memory(needed)
 
     def _extend_alignment(self, epochs, diagnostics):
         """Append this call's diagnostic rows to ``alignment_`` (one row per recorded epoch)."""
