@@ -234,8 +234,10 @@ def test_estimators_fit_concurrently_under_joblib_threading(digits):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
+    # Every port chosen by the OS (":0"): other test runs on this machine may hold the defaults.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  scheduler_port=0, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
         yield client
 
 
