@@ -5,6 +5,7 @@ from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
 from ._direct_feedback_alignment import DirectFeedbackAlignmentClassifier, DirectFeedbackAlignmentRegressor
 from ._feedback_alignment import FeedbackAlignmentClassifier, FeedbackAlignmentRegressor
+from ._kickback import KickbackRegressor
 from ._kolen_pollack import KolenPollackClassifier, KolenPollackRegressor
 from ._sign_symmetry import SignSymmetryClassifier, SignSymmetryRegressor
 from .exceptions import DivergenceError
@@ -17,6 +18,7 @@ __all__ = [
     "DivergenceError",
     "FeedbackAlignmentClassifier",
     "FeedbackAlignmentRegressor",
+    "KickbackRegressor",
     "KolenPollackClassifier",
     "KolenPollackRegressor",
     "SignSymmetryClassifier",

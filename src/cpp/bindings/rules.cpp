@@ -4,6 +4,7 @@
 #include "fastcredit/rules/backprop.hpp"
 #include "fastcredit/rules/direct_feedback_alignment.hpp"
 #include "fastcredit/rules/feedback_alignment.hpp"
+#include "fastcredit/rules/kickback.hpp"
 #include "fastcredit/rules/kolen_pollack.hpp"
 #include "fastcredit/rules/sign_symmetry.hpp"
 
@@ -15,6 +16,7 @@ void register_rules(Registry& registry) {
   registry.add<DirectFeedbackAlignment>();
   registry.add<SignSymmetry>();
   registry.add<KolenPollack>();
+  registry.add<Kickback>();
 }
 
 }  // namespace fastcredit::bindings
