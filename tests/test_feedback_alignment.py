@@ -20,8 +20,7 @@ from _feedback_reference import (
     kolen_pollack_step,
     sign_symmetric_feedback,
 )
-from _reference import relative_error, set_weights, sgd_step_direction
-from test_backprop import _problem
+from _reference import random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import (
     BackpropClassifier,
     DirectFeedbackAlignmentClassifier,
@@ -77,7 +76,7 @@ def _feedback(rule, est, coefs, params):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_one_sgd_step_equals_numpy_transcription(rule, params, activation, kind, dtype):
     rng = np.random.default_rng(0)
-    X, y, Y = _problem(kind, rng)
+    X, y, Y = random_problem(kind, rng)
     cls = ESTIMATORS[rule][kind == "regressor"]
     est = cls(hidden_layer_sizes=(7, 6), activation=activation, batch_size=len(X), random_state=0, dtype=dtype,
               **SGD, **params)
@@ -113,7 +112,7 @@ def test_one_sgd_step_equals_numpy_transcription(rule, params, activation, kind,
 @pytest.mark.parametrize("rule, params", CASES)
 def test_rule_direction_reads_the_state_without_changing_it(rule, params):
     rng = np.random.default_rng(1)
-    X, y, Y = _problem("classifier", rng)
+    X, y, Y = random_problem("classifier", rng)
     est = ESTIMATORS[rule][0](hidden_layer_sizes=(6, 5), activation="tanh", max_iter=1, random_state=0, **params)
     est.partial_fit(X, y, classes=np.unique(y))
     before = [B.copy() for B in est.feedback_weights_]
