@@ -3,6 +3,7 @@ alternatives) as fast scikit-learn estimators."""
 
 from ._backprop import BackpropClassifier, BackpropRegressor
 from ._core import __version__
+from ._kickback import KickbackRegressor
 from ._perturbation import (
     NodePerturbationClassifier,
     NodePerturbationRegressor,
@@ -15,6 +16,7 @@ __all__ = [
     "BackpropClassifier",
     "BackpropRegressor",
     "DivergenceError",
+    "KickbackRegressor",
     "NodePerturbationClassifier",
     "NodePerturbationRegressor",
     "WeightPerturbationClassifier",

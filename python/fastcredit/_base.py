@@ -123,7 +123,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", callable],
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
@@ -336,6 +336,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         return _core.direction(self._rule, X, Y, self.coefs_, self.intercepts_, self._rule_state, options)
 
     def _epoch_callback(self):
+        if callable(self.verbose):  # a progress hook: (epoch, loss, validation_score, learning_rate)
+            return self.verbose
         if not self.verbose:
             return None
 

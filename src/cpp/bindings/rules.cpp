@@ -2,6 +2,7 @@
 #include "registry.hpp"
 
 #include "fastcredit/rules/backprop.hpp"
+#include "fastcredit/rules/kickback.hpp"
 #include "fastcredit/rules/node_perturbation.hpp"
 #include "fastcredit/rules/weight_perturbation.hpp"
 
@@ -9,6 +10,7 @@ namespace fastcredit::bindings {
 
 void register_rules(Registry& registry) {
   registry.add<Backprop>();
+  registry.add<Kickback>();
   registry.add<WeightPerturbation>();
   registry.add<NodePerturbation>();
 }

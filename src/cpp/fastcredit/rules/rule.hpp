@@ -15,10 +15,12 @@
 //   void report(const Network<Scalar>&, Workspace<Scalar>&, Report&);  // rule's own diagnostics
 // `backward` is called after the forward pass, with ws.delta(L) = e = h_L - y; it must not
 // change the rule's state (diagnostics call it on a probe batch): state changes belong in
-// `after_step`. `reserve` is called once per fit with the largest batch `backward` will see
-// (training or probe), so that rules needing scratch buffers beyond the workspace (e.g. a
-// second, perturbed forward pass) allocate them there, never in `backward`.
-// RuleDefaults supplies no-op versions of everything but `backward`.
+// `after_step`. A rule that constrains the forward weights (e.g. Kickback's sign coherence)
+// may take the network non-const in `init_state` and `after_step`: the trainer passes it
+// mutable there and only there. `reserve` is called once per fit with the largest batch
+// `backward` will see (training or probe), so that rules needing scratch buffers beyond the
+// workspace (e.g. a second, perturbed forward pass) allocate them there, never in
+// `backward`. RuleDefaults supplies no-op versions of everything but `backward`.
 #pragma once
 
 #include <cmath>
