@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -19,7 +20,8 @@ from sklearn.neural_network import MLPClassifier
 
 import fastcredit
 from fastcredit import BackpropClassifier, cli, datasets
-from fastcredit._compare import run
+from fastcredit._base import _BaseCreditAssigner
+from fastcredit._compare import format_table, run
 from fastcredit._progress import EpochProgress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +68,11 @@ def test_results_are_those_of_independent_fits(small_run):
     assert results["bp"]["update_angle"] == pytest.approx(bp.alignment_["update_angle"][-1].tolist(), abs=1e-9)
     assert results["bp"]["alignment"]["epoch"] == list(range(1, 11))
     assert results[cli.SKLEARN_LABEL]["update_angle"] is None
+    assert results["bp"]["params"]["hidden_layer_sizes"] == [64] and results["bp"]["params"]["max_iter"] == 10
+    assert results["bp"]["params"]["n_iter_no_change"] == "inf" and "verbose" not in results["bp"]["params"]
+    expected = {k: "inf" if v == np.inf else list(v) if isinstance(v, tuple) else v
+                for k, v in mlp.get_params().items() if k != "verbose"}
+    assert results[cli.SKLEARN_LABEL]["params"] == expected
 
 
 def test_csv_holds_the_table(small_run):
@@ -102,7 +109,7 @@ def test_table_and_progress_lines(small_run):
     assert lines[3].split()[0] == cli.SKLEARN_LABEL and lines[3].split()[5:] == ["-", "-"]
     assert lines[-1].startswith("written: ")
     # Not a terminal: one final bar line per rule, nothing redrawn.
-    bars = stderr.splitlines()
+    bars = [line for line in stderr.splitlines() if not line.startswith("fastcredit:")]  # not notes
     assert len(bars) == 2 and "\r" not in stderr
     assert bars[0].startswith("bp ") and "[####################] 10/10" in bars[0] and "loss" in bars[0]
 
@@ -165,6 +172,17 @@ def test_a_diverging_rule_is_a_row_not_a_crash():
                    data, 3, stream, live=False)
     assert result["status"] == "diverged" and np.isnan(result["test_accuracy"])
     assert stream.getvalue().rstrip().endswith("diverged")
+    assert format_table([result]).splitlines()[-1] == "bp: diverged"
+
+
+def test_a_rule_refusing_the_settings_is_a_row_not_a_crash():
+    data = digits_split(0)
+    data = (data[0], data[2], data[1], data[3])
+    refusing = BackpropClassifier(hidden_layer_sizes=(8,), max_iter=2, activation="sigmoid")  # not one it knows
+    [bad, good] = run([("bp-bad", refusing), ("bp", BackpropClassifier(hidden_layer_sizes=(8,), max_iter=2))],
+                      data, 2, None, live=False)
+    assert bad["status"].startswith("failed: The 'activation' parameter") and np.isnan(bad["test_accuracy"])
+    assert good["status"] == "ok" and good["epochs"] == 2
 
 
 def test_main_in_process_writes_and_returns_zero(tmp_path, capsys):
@@ -260,10 +278,12 @@ def test_ctrl_c_stops_the_comparison(tmp_path, monkeypatch, capsys):
     assert not os.listdir(tmp_path)
 
 
-def test_every_registered_rule_is_an_estimator_class():
-    for name, cls in cli.RULES.items():
+def test_every_registered_rule_makes_a_fastcredit_classifier():
+    for name, make in cli.RULES.items():  # a class, or e.g. a functools.partial fixing a variant
         assert name.isidentifier() and name == name.lower()
-        assert cls.__name__ in fastcredit.__all__ and hasattr(cls, "_rule")
+        estimator = make(**cli.RULE_DEFAULTS.get(name, {}))
+        assert isinstance(estimator, _BaseCreditAssigner) and is_classifier(estimator)
+        assert type(estimator).__name__ in fastcredit.__all__
     assert set(cli.RULE_DEFAULTS) <= set(cli.RULES)
 
 
@@ -291,13 +311,19 @@ def test_dataset_absent_without_download_is_one_line(tmp_path, monkeypatch, caps
     assert err.count("\n") == 1 and str(tmp_path / "mnist") in err and "downloading is off" in err
 
 
-def test_dataset_absent_and_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("quiet", [True, False])
+def test_dataset_absent_and_unreachable_is_one_line(tmp_path, monkeypatch, capfd, quiet):
     monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [_closed_port_url()])
-    assert cli.main(["compare", "--dataset", "fashion-mnist", "--out", str(tmp_path / "o")]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no mirror could deliver it (1 tried)" in err
-    assert not (tmp_path / "o").exists()  # nothing trained, nothing written
+    url = _closed_port_url()
+    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [url])
+    argv = ["compare", "--dataset", "fashion-mnist", "--out", str(tmp_path / "o")] + ["--quiet"] * quiet
+    assert cli.main(argv) == 1
+    lines = capfd.readouterr().err.splitlines()  # capfd: what a terminal would show, logging included
+    # The download attempt is noted (unless --quiet); its failure is summed up in the error line.
+    assert lines[:-1] == ([] if quiet else [f"fastcredit: Downloading {url}train-images-idx3-ubyte.gz"])
+    assert lines[-1].startswith("fastcredit compare: error: fashion-mnist is not in ")
+    assert "no mirror could deliver it (1 tried; last: URLError: " in lines[-1]
+    assert not os.listdir(tmp_path / "o")  # nothing trained, nothing written
 
 
 def _real_data_root():
@@ -316,3 +342,22 @@ def test_mnist_subset(tmp_path, monkeypatch):
     saved = read_json(tmp_path)
     assert saved["config"]["n_train_samples"] == 3000 and saved["config"]["n_test_samples"] == 1000
     assert saved["results"][0]["test_accuracy"] > 0.85
+
+
+def test_damaged_local_file_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    for name in datasets.FILE_NAMES:
+        (tmp_path / "mnist" / (name + ".gz")).write_bytes(b"not gzip")
+    assert cli.main(["compare", "--dataset", "mnist", "--no-download", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a valid gzip file" in err
+
+
+def test_unwritable_out_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file, not a directory")
+    assert cli.main(["compare", "--rules", "bp", "--hidden", "8", "--epochs", "1", "--no-sklearn", "--quiet",
+                     "--out", str(tmp_path / "taken")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "error:" in captured.err and str(tmp_path / "taken") in captured.err
+    assert captured.out == ""  # it stopped before loading data or training

@@ -6,7 +6,8 @@ A result record is a plain dict, the unit the plots and files are made of::
     {"rule", "test_accuracy", "train_accuracy", "fit_seconds", "epochs", "final_loss",
      "update_angle": [final angle per layer, degrees] or None,
      "loss_curve": [per epoch], "alignment": {"epoch": [...], name: [[per layer], ...]},
-     "status": "ok" | "diverged"}
+     "status": "ok" | "diverged" | "failed: <reason>",
+     "params": the estimator's hyper-parameters}
 """
 
 import csv
@@ -32,7 +33,8 @@ _IDX_LOADERS = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fas
 
 
 class DatasetUnavailable(Exception):
-    """The data set is neither on disk nor downloadable; the message is one line."""
+    """The data set is neither on disk nor downloadable, or a file of it is damaged; the
+    message is one line."""
 
 
 def _subset(X, y, n, rng):
@@ -58,13 +60,17 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
             X_train, y_train, X_test, y_test = _IDX_LOADERS[name](data_home, download=download, return_X_y=True)
         except (datasets.DatasetNotFoundError, datasets.DatasetDownloadError) as exc:
             directory = os.path.join(datasets.get_data_home(data_home), name)
-            reason = "downloading is off" if isinstance(exc, datasets.DatasetNotFoundError) else (
-                f"no mirror could deliver it ({len(exc.failures)} tried)"
-            )
+            if isinstance(exc, datasets.DatasetNotFoundError):
+                reason = "downloading is off"
+            else:
+                last = f"; last: {exc.failures[-1][1]}" if exc.failures else ""
+                reason = f"no mirror could deliver it ({len(exc.failures)} tried{last})"
             raise DatasetUnavailable(
                 f"{name} is not in {directory} and {reason}; put the four IDX .gz files there "
                 "(or point FASTCREDIT_DATA at a directory holding them)"
             ) from exc
+        except ValueError as exc:  # a local file that is not a valid IDX file of the data set
+            raise DatasetUnavailable(f"{name}: {str(exc).splitlines()[0]}") from exc
     rng = np.random.RandomState(seed)
     X_train, y_train = _subset(X_train, y_train, n_train, rng)
     X_test, y_test = _subset(X_test, y_test, n_test, rng)
@@ -82,6 +88,7 @@ def _curves(estimator):
 def fit_and_score(label, estimator, data, progress):
     """Fit `estimator` on the training part of `data` and return its result record."""
     X_train, y_train, X_test, y_test = data
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "verbose"}
     if isinstance(estimator, _BaseCreditAssigner):
         estimator.set_params(verbose=progress)
     progress.start()
@@ -92,12 +99,15 @@ def fit_and_score(label, estimator, data, progress):
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed-length run ends at max_iter
             estimator.fit(X_train, y_train)
-    except DivergenceError:
-        progress.close("diverged")
-        seconds = time.perf_counter() - start
-        return {"rule": label, "test_accuracy": math.nan, "train_accuracy": math.nan, "fit_seconds": seconds,
-                "epochs": progress.epoch, "final_loss": math.nan, "update_angle": None,
-                "loss_curve": [], "alignment": {"epoch": []}, "status": "diverged"}
+    except (DivergenceError, ValueError) as exc:
+        # One rule that diverges, or refuses these settings (ValueError), is a row of the
+        # comparison, not its end.
+        status = "diverged" if isinstance(exc, DivergenceError) else f"failed: {str(exc).splitlines()[0]}"
+        progress.close(status)
+        return {"rule": label, "test_accuracy": math.nan, "train_accuracy": math.nan,
+                "fit_seconds": time.perf_counter() - start, "epochs": progress.epoch, "final_loss": math.nan,
+                "update_angle": None, "loss_curve": [], "alignment": {"epoch": []}, "status": status,
+                "params": params}
     seconds = time.perf_counter() - start
     loss_curve, alignment = _curves(estimator)
     if not isinstance(estimator, _BaseCreditAssigner):  # no epoch hook: show the end state
@@ -115,6 +125,7 @@ def fit_and_score(label, estimator, data, progress):
         "loss_curve": loss_curve,
         "alignment": alignment,
         "status": "ok",
+        "params": params,
     }
 
 
@@ -155,18 +166,24 @@ def format_table(results):
     for rule, test, train, seconds, epochs, _, *angles in rows:
         shown = "".join(f"{a:>6.1f}" if not math.isnan(a) else f"{'-':>6}" for a in angles)
         lines.append(f"{rule:<{width}}{test:>9.4f}{train:>10.4f}{seconds:>8.2f}{epochs:>7}" + ("   " + shown if layers else ""))
+    lines += [f"{r['rule']}: {r['status']}" for r in results if r["status"] != "ok"]
     return "\n".join(lines)
 
 
 def _json_ready(value):
-    """NaN/inf are not JSON: NaN becomes null, infinities the strings "inf"/"-inf"."""
+    """Plain JSON: NaN becomes null, infinities "inf"/"-inf", NumPy values Python ones,
+    anything else (a callable hyper-parameter, say) its repr."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
+        return {str(k): _json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(v) for v in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
 
 
 def write_results(results, config, directory):

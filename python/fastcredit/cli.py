@@ -3,20 +3,46 @@ progress bar per rule, prints a table (accuracies, fit time, update-vs-gradient 
 layer) and writes it with the learning and alignment curves to an output directory."""
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+from functools import partial
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from . import BackpropClassifier, NodePerturbationClassifier, WeightPerturbationClassifier
+from . import (
+    BackpropClassifier,
+    DirectFeedbackAlignmentClassifier,
+    FeedbackAlignmentClassifier,
+    KolenPollackClassifier,
+    NodePerturbationClassifier,
+    SignSymmetryClassifier,
+    WeightPerturbationClassifier,
+    DifferenceTargetPropagationClassifier,
+    SimplifiedDTPClassifier,
+    AuxiliaryOutputSDTPClassifier,
+    DynamicInversionClassifier,
+)
 from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
 
 # Rule name -> estimator class; each new rule adds one entry.
 RULES = {
     "bp": BackpropClassifier,
+    "fa": FeedbackAlignmentClassifier,
+    "dfa": DirectFeedbackAlignmentClassifier,
+    "ss": SignSymmetryClassifier,
+    "kp": KolenPollackClassifier,
     "wp": WeightPerturbationClassifier,
     "np": NodePerturbationClassifier,
+    "dtp": DifferenceTargetPropagationClassifier,
+    "sdtp": SimplifiedDTPClassifier,
+    "aosdtp": AuxiliaryOutputSDTPClassifier,
+    "di": DynamicInversionClassifier,
+    "ndi": partial(DynamicInversionClassifier, inversion="direct"),
+    "nldi": partial(DynamicInversionClassifier, inversion="nonlinear"),
+    "sldi": partial(DynamicInversionClassifier, inversion="single_loop"),
 }
 
 # Rule name -> hyper-parameters that make it learn in `compare` where the estimator's
@@ -84,7 +110,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="fastcredit", description=__doc__)
+    parser = _Parser(prog="fastcredit", description="Credit-assignment learning rules as scikit-learn estimators.")
     commands = parser.add_subparsers(dest="command", required=True)
     compare = commands.add_parser(
         "compare", help="train the rules on a data set and compare them",
@@ -94,7 +120,7 @@ def build_parser():
     compare.add_argument("--preset", choices=sorted(PRESETS), help="a named comparison, e.g. 'lecture' (WP, BP, FA, KP on MNIST)")
     compare.add_argument("--dataset", choices=DATASETS, help=f"data set (default: {DEFAULTS['dataset']})")
     compare.add_argument("--rules", type=_parse_rules, metavar="R1,R2,...", help=f"rules to train (default: all: {','.join(RULES)})")
-    compare.add_argument("--hidden", type=_parse_sizes, metavar="N1,N2,...", help="hidden layer sizes (default: 256,256)")
+    compare.add_argument("--hidden", type=_parse_sizes, metavar="N1,N2,...", help=f"hidden layer sizes (default: {','.join(map(str, DEFAULTS['hidden']))})")
     compare.add_argument("--epochs", type=_positive_int, help=f"epochs per rule (default: {DEFAULTS['epochs']})")
     compare.add_argument("--seed", type=_seed, default=0, help="random seed of the split, the weights and the rules (default: 0)")
     compare.add_argument("--n-train", type=_positive_int, metavar="N", help="train on a random subset of N samples")
@@ -153,20 +179,41 @@ def _write_figures(results, directory, err):
     return paths
 
 
+@contextlib.contextmanager
+def _download_notes(err, quiet):
+    """Show the data set loader's "Downloading <url>" lines on `err` (none with --quiet);
+    its per-mirror failure warnings are summed up in the one-line error instead."""
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("fastcredit: %(message)s"))
+    handler.addFilter(lambda record: not quiet and record.levelno == logging.INFO)
+    logger = logging.getLogger("fastcredit.datasets")
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def compare(args, out=None, err=None):
     """Run the comparison `args` describe (stdout/stderr by default); returns the result records."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    data = load_dataset(args.dataset, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
-                        data_home=args.data_home, download=not args.no_download)
+    os.makedirs(args.out, exist_ok=True)  # an unusable --out fails now, not after the training
+    with _download_notes(err, args.quiet):
+        data = load_dataset(args.dataset, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
+                            data_home=args.data_home, download=not args.no_download)
     X_train, _, X_test, _ = data
     print(f"fastcredit compare: {args.dataset} ({len(X_train)} train, {len(X_test)} test), hidden "
           f"{','.join(map(str, args.hidden))}, {args.epochs} epochs, seed {args.seed}", file=out, flush=True)
     results = run(make_estimators(args), data, args.epochs, None if args.quiet else err, err.isatty())
     print(format_table(results), file=out)
     config = {key: getattr(args, key) for key in ("preset", "dataset", "rules", "hidden", "epochs", "seed", "n_train", "n_test")}
-    config.update(n_train_samples=len(X_train), n_test_samples=len(X_test),
-                  rule_defaults={name: RULE_DEFAULTS.get(name, {}) for name in args.rules})
+    config.update(n_train_samples=len(X_train), n_test_samples=len(X_test))
     written = list(write_results(results, config, args.out))
     if not args.no_plots:
         written += _write_figures(results, args.out, err)
