@@ -21,6 +21,7 @@ from _feedback_reference import (
     sign_symmetric_feedback,
 )
 from _reference import random_problem, relative_error, set_weights, sgd_step_direction
+
 from fastcredit import (
     BackpropClassifier,
     DirectFeedbackAlignmentClassifier,

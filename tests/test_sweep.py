@@ -90,7 +90,8 @@ ESTIMATORS = [getattr(fastcredit, name) for name in fastcredit.__all__
 def test_every_rule_sweeps_exactly_as_it_fits(Estimator, digits):
     X, _, y, _ = digits
     X, y = X[:300], (y[:300] if is_classifier(Estimator()) else (y[:300] - 4.5) / 3)
-    est = Estimator(hidden_layer_sizes=(8,), max_iter=2, random_state=5)
+    # 16 hidden units: no layer expands onto the 10 classes (leak-free DI refuses those)
+    est = Estimator(hidden_layer_sizes=(16,), max_iter=2, random_state=5)
     row = sweep(est, X, y, seeds=[5], validation=None, progress=False, return_estimators=True).iloc[0]
     assert row["status"] == "ok", row["error"]
     fitted, plain = row["fitted_estimator"], clone(est).fit(X, y)
@@ -233,8 +234,10 @@ def test_estimators_fit_concurrently_under_joblib_threading(digits):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
+    # Every port chosen by the OS (":0"): other test runs on this machine may hold the defaults.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  scheduler_port=0, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
         yield client
 
 

@@ -38,7 +38,10 @@ _RULE_PARAMETERS = """
         How the error is inverted through each layer: 'dynamic' runs the feedback dynamics
         (DI), 'direct' solves their steady state (NDI, one factorisation per layer and
         batch), 'nonlinear' runs them through the nonlinearity, 'single_loop' runs one
-        loop from the output error to the first hidden layer (SLDI).
+        loop from the output error to the first hidden layer (SLDI). The last two invert
+        the error through f itself: an error larger than a saturating layer can produce
+        has no steady state (r keeps growing with ``n_steps``), so they suit small errors
+        (regression, as in the paper); on digits they reach about 82 % against DI's 96 %.
     leak : float, default=0.0
         Leak ``alpha`` of the controller; the steady state is
         ``B (W B - leak I)^{-1} e``. Expanding layers need ``leak > 0``.

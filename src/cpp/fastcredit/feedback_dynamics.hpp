@@ -39,7 +39,8 @@ struct DynamicsSettings {
 };
 
 /// `residual` is |velocity| / |e| over the whole loop and batch (0 at the steady state),
-/// measured at the last step; `diverged` when it became non-finite or exceeded 1e6.
+/// at each block's last step; `steps` the most any block took; `diverged` when a block's
+/// residual became non-finite or exceeded 1e6.
 struct DynamicsResult {
   double residual = 0.0;
   long steps = 0;
@@ -59,46 +60,58 @@ class FeedbackDynamics {
     scratch_.resize(size);
   }
 
-  /// Runs the loop from zero; leaves r_j in ws.delta(bottom + j).
+  /// Runs the loop from zero; leaves r_j in ws.delta(bottom + j). Samples are independent,
+  /// so the loop runs block by block of rows small enough to stay in cache for all its
+  /// steps, and each block stops on its own tolerance.
   template <typename Feedback>
   DynamicsResult run(const Network<Scalar>& net, Workspace<Scalar>& ws, int bottom, int top,
                      const Eigen::MatrixBase<Feedback>& B, const DynamicsSettings& s) {
     const Index batch = ws.batch();
     Index widest = 0;
     for (int k = bottom; k <= top; ++k) widest = std::max(widest, net.units(k));
-    reserve(batch, widest);
-    const auto e = ws.delta(top);
-    auto u = view(u_, batch, net.units(top));
-    u.setZero();
-    for (int k = bottom; k < top; ++k) ws.delta(k).setZero();
+    const Index block = std::max<Index>(1, std::min<Index>(batch, std::max<Index>(8, kBlockElements / widest)));
+    reserve(block, widest);
     const Scalar dt(s.dt), leak(s.leak);
-    const double error_norm = std::max(static_cast<double>(e.norm()), 1e-300);
+    const double tol_squared = s.tol * s.tol;
     DynamicsResult result;
-    for (long step = 0; step < s.n_steps; ++step) {
-      auto v = view(velocity_, batch, net.units(top));
-      forward_term(net, ws, top - 1, s.through_nonlinearity, v);
-      v -= e + leak * u;
-      double squares = static_cast<double>(v.squaredNorm());
-      u += dt * v;
-      for (int k = bottom; k < top; ++k) {
-        auto r = ws.delta(k);
-        auto w = view(velocity_, batch, net.units(k));
-        if (k == bottom)
-          w.noalias() = u * B.transpose();
-        else
-          forward_term(net, ws, k - 1, s.through_nonlinearity, w);
-        w -= r;
-        squares += static_cast<double>(w.squaredNorm());
-        r += dt * w;
+    double squares = 0.0, error_squares = 0.0;
+    for (Index first = 0; first < batch; first += block) {
+      const Index n = std::min(block, batch - first);
+      const auto e = rows(ws.delta(top), first, n);
+      auto u = view(u_, n, net.units(top));
+      u.setZero();
+      for (int k = bottom; k < top; ++k) rows(ws.delta(k), first, n).setZero();
+      const double block_error = static_cast<double>(e.squaredNorm());
+      error_squares += block_error;
+      double block_squares = 0.0;
+      for (long step = 0; step < s.n_steps; ++step) {
+        auto v = view(velocity_, n, net.units(top));
+        forward_term(net, ws, top - 1, first, n, s.through_nonlinearity, v);
+        v -= e + leak * u;
+        block_squares = static_cast<double>(v.squaredNorm());
+        u += dt * v;
+        for (int k = bottom; k < top; ++k) {
+          auto r = rows(ws.delta(k), first, n);
+          auto w = view(velocity_, n, net.units(k));
+          if (k == bottom)
+            w.noalias() = u * B.transpose();
+          else
+            forward_term(net, ws, k - 1, first, n, s.through_nonlinearity, w);
+          w -= r;
+          block_squares += static_cast<double>(w.squaredNorm());
+          r += dt * w;
+        }
+        result.steps = std::max(result.steps, step + 1);
+        if (!std::isfinite(block_squares) || block_squares > 1e12 * std::max(block_error, 1e-300)) {
+          result.diverged = true;
+          result.residual = std::sqrt(block_squares / std::max(block_error, 1e-300));
+          return result;
+        }
+        if (block_squares <= tol_squared * block_error) break;
       }
-      result.steps = step + 1;
-      result.residual = std::sqrt(squares) / error_norm;
-      if (!std::isfinite(result.residual) || result.residual > 1e6) {
-        result.diverged = true;
-        break;
-      }
-      if (result.residual < s.tol) break;
+      squares += block_squares;
     }
+    result.residual = std::sqrt(squares / std::max(error_squares, 1e-300));
     return result;
   }
 
@@ -144,20 +157,29 @@ class FeedbackDynamics {
     return MatrixMap<Scalar>(storage.data(), rows, cols);
   }
 
-  /// out = g_k(r_k) with r_k = ws.delta(k), mapped through coefs[k] to layer k + 1.
-  void forward_term(const Network<Scalar>& net, Workspace<Scalar>& ws, int k, bool through_nonlinearity,
-                    MatrixMap<Scalar>& out) {
-    const auto r = ws.delta(k);
+  /// Rows first .. first + n - 1 of a batch matrix.
+  static MatrixMap<Scalar> rows(MatrixMap<Scalar> m, Index first, Index n) {
+    return MatrixMap<Scalar>(m.data() + first * m.cols(), n, m.cols());
+  }
+
+  /// out = g_k(r_k) for the rows [first, first + n) of r_k = ws.delta(k), mapped through
+  /// coefs[k] to layer k + 1.
+  void forward_term(const Network<Scalar>& net, Workspace<Scalar>& ws, int k, Index first, Index n,
+                    bool through_nonlinearity, MatrixMap<Scalar>& out) {
+    const auto r = rows(ws.delta(k), first, n);
     if (!through_nonlinearity) {
       out.noalias() = r * net.coefs[k];
       return;
     }
-    auto moved = view(scratch_, ws.batch(), net.units(k));
-    moved = ws.a(k) - r;
+    auto moved = view(scratch_, n, net.units(k));
+    moved = rows(ws.a(k), first, n) - r;
     activate<Scalar>(net.hidden_activation, moved, moved);
-    moved = ws.h(k) - moved;
+    moved = rows(ws.h(k), first, n) - moved;
     out.noalias() = moved * net.coefs[k];
   }
+
+  /// Rows per block of run(): r, its velocity and scratch (~256 KiB each in float) in cache.
+  static constexpr Index kBlockElements = 1 << 16;
 
   Vector<Scalar> u_, velocity_, scratch_;
   Matrix<Scalar> system_;
