@@ -90,13 +90,13 @@ def forward_direction(X, Y, coefs, intercepts, inv_coefs, inv_intercepts, projec
     return gradients_from_deltas(hs, deltas)
 
 
-def inverse_gradients(X, coefs, intercepts, inv_coefs, inv_intercepts, projection, activation, out, variant,
+def inverse_gradients(hs, coefs, intercepts, inv_coefs, inv_intercepts, projection, activation, out, variant,
                       noise_std, rng):
     """Gradients of 0.5 ||g_l(f_l(h_{l-1} + eps)) - target||^2 (batch mean), target
-    h_{l-1} + eps (DTP) or h_{l-1} (SDTP); eps drawn layer by layer from rng."""
+    h_{l-1} + eps (DTP) or h_{l-1} (SDTP), f_l with the given forward weights, around the
+    activations hs; eps drawn layer by layer from rng."""
     f, f_prime = ACTIVATIONS[activation]
-    _, hs = forward(X, coefs, intercepts, activation, out)
-    L, n = len(coefs), len(X)
+    L, n = len(coefs), len(hs[0])
     top = L - 1 if variant == "dtp" else L
     grads_V, grads_c = [], []
     for l in range(2, top + 1):
@@ -122,9 +122,11 @@ def sgd_step(X, Y, params, activation, out, variant, schedule, beta, noise_std, 
                                p["projection"], activation, out, variant, beta)
     coefs = [W - lr * g for W, g in zip(p["coefs"], gW)]
     intercepts = [b - lr * g for b, g in zip(p["intercepts"], gb)]
-    # parallel: the inverses learn from the same forward weights; alternating: from the new ones.
+    # parallel: the inverses invert the same forward layers; alternating: the updated ones,
+    # around the activations of the step's forward pass in both.
+    hs = forward(X, p["coefs"], p["intercepts"], activation, out)[1]
     seen_coefs, seen_intercepts = (p["coefs"], p["intercepts"]) if schedule == "parallel" else (coefs, intercepts)
-    gV, gc = inverse_gradients(X, seen_coefs, seen_intercepts, p["inverse_coefs"], p["inverse_intercepts"],
+    gV, gc = inverse_gradients(hs, seen_coefs, seen_intercepts, p["inverse_coefs"], p["inverse_intercepts"],
                                p["projection"], activation, out, variant, noise_std, rng)
     return {
         "coefs": coefs,

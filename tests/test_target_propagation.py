@@ -164,3 +164,17 @@ def test_invalid_parameters_raise(cls, params):
     X, y = load_digits(return_X_y=True)
     with pytest.raises(ValueError, match=next(iter(params))):
         cls(**params).fit(X[:50], y[:50])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)])
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_inverses_exist_where_targets_need_them(cls, hidden):
+    """DTP inverts layers 2..L-1 (its top target is a gradient step), SDTP layers 2..L."""
+    X, y = load_digits(return_X_y=True)
+    est = cls(hidden_layer_sizes=hidden, max_iter=2, random_state=0).fit(X[:100] / 16, y[:100])
+    L = len(hidden) + 1
+    expected = max(0, L - 2) if cls is DifferenceTargetPropagationClassifier else L - 1
+    assert len(getattr(est, "inverse_coefs_", [])) == expected
+    assert est.inverse_optimizer_steps_[0][0, 0] == (2 if expected else 0)
+    assert np.isnan(est.alignment_["inverse_reconstruction_error"][-1]).sum() == L - expected

@@ -20,10 +20,10 @@ _INVERSE_PARAMETERS = """
         Standard deviation ``s`` of the Gaussian noise that corrupts the activations the
         inverses learn from.
     schedule : {'parallel', 'alternating'}, default='alternating'
-        'parallel': forward and inverse weights step from the same forward pass of each
-        batch. 'alternating': they take turns on each batch, the forward weights first,
-        then the inverses on the batch passed through the updated forward weights (one
-        more forward pass per batch). Bartunov et al. found alternating better.
+        'parallel': forward and inverse weights step from the same snapshot of all
+        weights on each batch. 'alternating': they take turns on each batch, the forward
+        weights first, then each inverse learns to invert its updated forward layer (on
+        the batch's activations). Bartunov et al. found alternating better.
 """
 
 _TARGET_STEP = """

@@ -208,8 +208,8 @@ class LayerInverses {
     activate<Scalar>(net.hidden_activation, out, out);
   }
 
-  /// Gradients of every inverse loss on the batch whose activations are in `ws` (computed
-  /// with the current forward weights); kept until `step`.
+  /// Gradients of every inverse loss, inverting the layers f_l of `net` around the batch
+  /// activations h_{l-1} in `ws`; kept until `step`.
   void compute_gradients(const Network<Scalar>& net, Workspace<Scalar>& ws, Rng& rng, bool denoising,
                          double noise_std) {
     const Index B = ws.batch();

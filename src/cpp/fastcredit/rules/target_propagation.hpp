@@ -16,9 +16,9 @@
 ///   `z = R h_{L-1}` fixed and random, and `hat h_{L-1} = h_{L-1} - g_L(o, z) + g_L(y, z)`.
 ///
 /// Schedules: `parallel` computes the forward direction and the inverses' gradients from
-/// the same forward pass (one snapshot of all weights) and steps both; `alternating` lets
-/// them take turns: the forward weights step first, then the inverses learn on the batch
-/// passed again through the new forward weights, so each inverse step fits the forward
+/// the same snapshot of all weights and steps both; `alternating` lets them take turns:
+/// the forward weights step first, then each inverse g_l learns to invert the updated
+/// layer f_l (on the batch's activations h_{l-1}), so each inverse step fits the forward
 /// weights it will serve and each forward step uses freshly fitted inverses. Inverses
 /// learn with the forward weights' optimizer (`solver`, its momentum/betas) and their own
 /// learning rate `inverse_learning_rate`, without L2 and without a schedule.
@@ -108,10 +108,8 @@ class TargetPropagation : public RuleDefaults {
   void after_step(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx,
                   const Gradients<Scalar>&) {
     if (inverses_.layout().count == 0) return;
-    if (p_.alternating) {
-      forward(net, ws);  // the batch again, through the forward weights just updated
-      inverses_.compute_gradients(net, ws, ctx.rng, denoising, p_.inverse_noise_std);
-    }
+    // ws still holds the batch's activations; net has the updated forward weights.
+    if (p_.alternating) inverses_.compute_gradients(net, ws, ctx.rng, denoising, p_.inverse_noise_std);
     inverses_.step();
   }
 
