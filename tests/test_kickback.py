@@ -104,6 +104,7 @@ def test_rule_direction_equals_numpy_kickback_and_one_hidden_layer_is_backprop()
     assert relative_error(coefs + intercepts, exact[0] + exact[1]) < 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_unit_signs_and_coherent_initial_weights():
     rng = np.random.default_rng(3)
     X, y = _problem(rng, n=30)
@@ -131,6 +132,18 @@ def test_unit_signs_and_coherent_initial_weights():
         expected = coherent_signs(given.unit_signs_, l, plain.coefs_[l].shape[1]) * np.abs(plain.coefs_[l])
         assert np.allclose(flipped.coefs_[l], expected, rtol=0, atol=1e-9)
     assert np.allclose(flipped.coefs_[0], plain.coefs_[0], rtol=0, atol=1e-9)
+
+    # later partial_fit calls and warm starts keep the signs drawn on the first
+    signs = [s.copy() for s in random_signs[0]]
+    est = _fitted(X, y, hidden=(9, 8), unit_signs="random", random_state=0, warm_start=True)
+    est.partial_fit(X, y).set_params(max_iter=3).fit(X, y)
+    assert all(np.array_equal(a, b) for a, b in zip(est.unit_signs_, signs))
+
+
+def test_docstring_states_the_rules_own_choices():
+    doc = KickbackRegressor.__doc__
+    assert "activation : {'relu'}, default='relu'" in doc and "'leaky_relu'" not in doc
+    assert "unit_signs :" in doc and "coherent : bool, default=True" in doc
 
 
 @pytest.mark.parametrize(

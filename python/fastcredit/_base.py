@@ -6,6 +6,7 @@ Hyper-parameters that are not the shared ones below are handed to the engine's r
 name, so a rule class needs no code of its own.
 """
 
+import copy
 import inspect
 import math
 import warnings
@@ -28,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._compat import Interval, Options, StrOptions, _fit_context, validate_data
+from ._memory import check_fit_memory, fit_bytes
 from .exceptions import DivergenceError
 
 ACTIVATIONS = {"identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"}
@@ -250,24 +252,37 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit(X, y, incremental=False)
 
-    def _fit(self, X, y, incremental=False):
+    def _prepare_fit(self, X, y, incremental, validated=None):
+        """Validate X and y, set up the network, and return ``(train_args, early_stopping)``:
+        ``_core.train``'s arguments before the epoch callback, and whether this fit holds out
+        a validation set. Shared by ``fit``/``partial_fit`` and by ``fastcredit.sweep``, which
+        validates its data once per configuration and passes ``validated`` = (the
+        attributes ``_validate_input`` set, its X, its y) to every fresh fit of it instead."""
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if validated is None:
+            X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        else:
+            attributes, X, y = validated
+            self.__dict__.update(copy.deepcopy(attributes))
         dtype = _resolve_dtype(self.dtype, X) if first_pass else self.coefs_[0].dtype.type
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
         hidden = self._hidden_sizes()
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
 
-        if first_pass:
-            self._random_state = check_random_state(self.random_state)
-            self._initialize(layer_units, dtype)
-        elif [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
+        if not first_pass and [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
             raise ValueError(
                 f"The network's layer sizes {[c.shape[0] for c in self.coefs_] + [self.n_outputs_]} do not "
                 f"match hidden_layer_sizes={self.hidden_layer_sizes!r} and the data; refit with warm_start=False."
             )
-        if not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver:
+        reset_optimizer = (
+            not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver
+        )
+        self._check_memory(layer_units, dtype, X.shape[0], first_pass, reset_optimizer, incremental)
+        if first_pass:
+            self._random_state = check_random_state(self.random_state)
+            self._initialize(layer_units, dtype)
+        if reset_optimizer:
             self._reset_optimizer()
 
         n_samples = X.shape[0]
@@ -305,12 +320,33 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             warm=not self._rule_state_fresh,
         )
         self._rule_state_fresh = False
-        result = _core.train(
+        train_args = (
             self._rule, X, Y, X_val, Y_val, self.coefs_, self.intercepts_, self._rule_state,
-            self._optimizer_state, best_params, options, self._progress, self._epoch_callback(),
+            self._optimizer_state, best_params, options, self._progress,
         )
+        return train_args, early_stopping
+
+    def _fit(self, X, y, incremental=False):
+        train_args, early_stopping = self._prepare_fit(X, y, incremental)
+        result = _core.train(*train_args, self._epoch_callback())
         self._finish_fit(result, early_stopping, incremental)
         return self
+
+    def _check_memory(self, layer_units, dtype, n_samples, first_pass, reset_optimizer, incremental):
+        """MemoryError up front when the fit's buffers cannot fit (not an OOM kill later)."""
+        specs = _core.rule_state_specs(self._rule, layer_units, self._engine_options()) if first_pass else []
+        needed = fit_bytes(
+            layer_units,
+            np.dtype(dtype).itemsize,
+            batch_size=min(200 if self.batch_size == "auto" else self.batch_size, n_samples),
+            n_samples=n_samples,
+            new_parameters=first_pass,
+            optimizer_copies=(1 if self.solver == "sgd" else 2) if reset_optimizer else 0,
+            rule_state_elements=sum(rows * cols for _, rows, cols in specs),
+            early_stopping=self.early_stopping and not incremental,
+            diagnostics=self.diagnostics_every > 0,
+        )
+        check_fit_memory(needed)
 
     def _extend_alignment(self, epochs, diagnostics):
         """Append this call's diagnostic rows to ``alignment_`` (one row per recorded epoch)."""

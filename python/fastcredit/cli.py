@@ -7,15 +7,43 @@ import contextlib
 import logging
 import os
 import sys
+from functools import partial
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from . import BackpropClassifier
+from . import (
+    BackpropClassifier,
+    DirectFeedbackAlignmentClassifier,
+    FeedbackAlignmentClassifier,
+    KolenPollackClassifier,
+    NodePerturbationClassifier,
+    SignSymmetryClassifier,
+    WeightPerturbationClassifier,
+    DifferenceTargetPropagationClassifier,
+    SimplifiedDTPClassifier,
+    AuxiliaryOutputSDTPClassifier,
+    DynamicInversionClassifier,
+)
 from ._compare import DATASETS, DatasetUnavailable, format_table, load_dataset, run, write_results
 
 # Rule name -> estimator class; each new rule adds one entry.
-RULES = {"bp": BackpropClassifier}
+RULES = {
+    "bp": BackpropClassifier,
+    "fa": FeedbackAlignmentClassifier,
+    "dfa": DirectFeedbackAlignmentClassifier,
+    "ss": SignSymmetryClassifier,
+    "kp": KolenPollackClassifier,
+    "wp": WeightPerturbationClassifier,
+    "np": NodePerturbationClassifier,
+    "dtp": DifferenceTargetPropagationClassifier,
+    "sdtp": SimplifiedDTPClassifier,
+    "aosdtp": AuxiliaryOutputSDTPClassifier,
+    "di": DynamicInversionClassifier,
+    "ndi": partial(DynamicInversionClassifier, inversion="direct"),
+    "nldi": partial(DynamicInversionClassifier, inversion="nonlinear"),
+    "sldi": partial(DynamicInversionClassifier, inversion="single_loop"),
+}
 
 # Rule name -> hyper-parameters that make it learn in `compare` where the estimator's
 # defaults would not (e.g. a different learning rate); rules not listed use the defaults.

@@ -103,6 +103,15 @@ std::vector<Flat<Scalar>> gradient_blocks(Gradients<Scalar>& g) {
   return blocks;
 }
 
+/// False as soon as one parameter is NaN or infinite: a step can overflow the weights
+/// (e.g. Adam with a tiny epsilon) while the loss that preceded it was finite.
+template <typename Scalar>
+bool all_finite(const std::vector<Flat<Scalar>>& blocks) {
+  for (const auto& block : blocks)
+    if (!block.allFinite()) return false;
+  return true;
+}
+
 template <typename Scalar>
 std::unique_ptr<Optimizer<Scalar>> make_optimizer(const TrainConfig& cfg, const Options& o,
                                                   std::vector<Flat<Scalar>> state, Index n_blocks,
@@ -148,6 +157,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
   std::unique_ptr<Probe<Rule, Scalar>> probe;
   if (cfg.diagnostics_every > 0)
     probe = std::make_unique<Probe<Rule, Scalar>>(net, X, Y, cfg.probe_size, cfg.seed ^ 0x5eedULL);
+  rule.reserve(net, probe ? std::max(batch, probe->rows()) : batch);
 
   std::vector<Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Index(0));
@@ -175,12 +185,13 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
         for (const auto& W : net.coefs) squares += static_cast<double>(W.squaredNorm());
         loss += 0.5 * cfg.alpha * squares;  // scikit-learn: 0.5 alpha ||W||^2 / B per batch, times B
       }
-      if (!std::isfinite(loss)) {
+      const auto diverged = [&] {
         result.reason = StopReason::diverged;
         result.diverged_epoch = progress.epochs + 1;
         result.diverged_batch = batch_index + 1;
         return result;
-      }
+      };
+      if (!std::isfinite(loss)) return diverged();
       summed_loss_epoch += loss;
 
       ws.delta(L) = ws.h(L) - y;
@@ -191,6 +202,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
         for (int l = 0; l < L; ++l) grads.coefs[l] += decay * net.coefs[l];
       }
       optimizer->step(params, grad_blocks);
+      if (!all_finite(params)) return diverged();
       rule.after_step(net, ws, ctx, grads);
 
       if (hooks.interrupted && hooks.interrupted()) {
@@ -244,6 +256,14 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
   }
   if (validate && !buf.best_params.empty() && progress.best_validation_score > -std::numeric_limits<double>::infinity())
     for (std::size_t i = 0; i < params.size(); ++i) params[i] = buf.best_params[i];
+  // The last step's weights were never used on data: one more forward pass of the batch
+  // still in the workspace catches a final step that made the outputs overflow.
+  forward(net, ws);
+  if (!ws.h(L).allFinite()) {
+    result.reason = StopReason::diverged;
+    result.diverged_epoch = progress.epochs;
+    result.diverged_batch = (n + batch - 1) / batch;
+  }
   return result;
 }
 

@@ -72,6 +72,10 @@ struct Kickback : RuleDefaults {
   /// the network mutably: the trainer calls it on a fresh fit, before the first step.
   void init_state(Network<Scalar>& net, Rng& rng) {
     check(net);
+    Index hidden_units = 0;
+    for (const auto& s : signs_) hidden_units += s.cols();
+    if (params_.given() && static_cast<Index>(params_.unit_signs.size()) != hidden_units)
+      throw InvalidArgument("unit_signs does not give one sign per hidden unit");
     std::size_t given = 0;
     for (auto& s : signs_) {
       const Index n = s.cols();
@@ -88,8 +92,8 @@ struct Kickback : RuleDefaults {
     }
     for (int l = 1; l < net.n_layers(); ++l) {
       auto W = net.coefs[l];
-      for (Index j = 0; j < W.rows(); ++j)
-        for (Index k = 0; k < W.cols(); ++k) W(j, k) = coherent_sign(l, j, k) * std::abs(W(j, k));
+      const auto from = signs_of(l, W.rows()), to = signs_of(l + 1, W.cols());
+      for (Index j = 0; j < W.rows(); ++j) W.row(j).array() = W.row(j).array().abs() * to * from(j);
     }
   }
 
@@ -113,9 +117,11 @@ struct Kickback : RuleDefaults {
     if (!params_.coherent) return;
     for (int l = 1; l < net.n_layers(); ++l) {
       auto W = net.coefs[l];
-      for (Index j = 0; j < W.rows(); ++j)
-        for (Index k = 0; k < W.cols(); ++k)
-          if (W(j, k) * coherent_sign(l, j, k) < Scalar(0)) W(j, k) = Scalar(0);
+      const auto from = signs_of(l, W.rows()), to = signs_of(l + 1, W.cols());
+      for (Index j = 0; j < W.rows(); ++j) {
+        auto row = W.row(j).array();
+        row = (row * to * from(j) < Scalar(0)).select(Scalar(0), row);
+      }
     }
   }
 
@@ -124,9 +130,9 @@ struct Kickback : RuleDefaults {
     violation.assign(1, std::nan(""));
     for (int l = 1; l < net.n_layers(); ++l) {
       const auto& W = net.coefs[l];
+      const auto from = signs_of(l, W.rows()), to = signs_of(l + 1, W.cols());
       Index wrong = 0;
-      for (Index j = 0; j < W.rows(); ++j)
-        for (Index k = 0; k < W.cols(); ++k) wrong += W(j, k) * coherent_sign(l, j, k) < Scalar(0);
+      for (Index j = 0; j < W.rows(); ++j) wrong += (W.row(j).array() * to * from(j) < Scalar(0)).count();
       violation.push_back(static_cast<double>(wrong) / static_cast<double>(W.size()));
     }
   }
@@ -139,10 +145,12 @@ struct Kickback : RuleDefaults {
       throw InvalidArgument("kickback needs rectifier hidden units (activation='relu')");
   }
 
-  /// s_j s_k for the weight coefs[l](j, k) from hidden layer l's unit j to layer l + 1's unit k.
-  Scalar coherent_sign(int l, Index j, Index k) const {
-    const Scalar to = static_cast<std::size_t>(l) < signs_.size() ? signs_[l](0, k) : Scalar(1);
-    return signs_[l - 1](0, j) * to;
+  using SignRow = Eigen::Map<const Eigen::Array<Scalar, 1, Eigen::Dynamic>>;
+
+  /// The signs of layer k's n units (hidden layers 1..L-1; the output unit's is +1).
+  /// Coherence asks coefs[l](j, k) * s_j * s_k >= 0 with s_j of layer l, s_k of layer l + 1.
+  SignRow signs_of(int k, Index n) const {
+    return SignRow(static_cast<std::size_t>(k) <= signs_.size() ? signs_[k - 1].data() : &output_sign_, n);
   }
 
   /// s_i [a_i > 0] for the units i of layer k (all ones at the output), batch x n_k, in a
@@ -155,7 +163,7 @@ struct Kickback : RuleDefaults {
       active.setOnes();
     } else {
       active = (ws.a(k).array() > Scalar(0)).template cast<Scalar>().matrix();
-      active.array().rowwise() *= signs_[k - 1].row(0).array();
+      active.array().rowwise() *= signs_of(k, cols);
     }
     return active;
   }
@@ -163,6 +171,7 @@ struct Kickback : RuleDefaults {
   Params params_;
   std::vector<MatrixMap<Scalar>>& signs_;
   Vector<Scalar> activity_;
+  const Scalar output_sign_ = Scalar(1);
 };
 
 }  // namespace fastcredit
