@@ -112,3 +112,15 @@ def test_figures_render_to_png(fitted, tmp_path):
     for name, fig in (("curves.png", plot_learning_curves([bp, mlp])), ("angles.png", plot_alignment(bp))):
         fig.savefig(tmp_path / name)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_many_rules_stay_distinguishable_and_keep_their_style():
+    alignment = {"epoch": [1, 2], "update_angle": [[40.0], [30.0]]}
+    records = [record(f"r{i}", [1.0, 0.5], alignment) for i in range(12)]
+    records.insert(3, record("failed", []))  # no curve, no alignment: drawn in neither figure
+    [curves] = plot_learning_curves(records).axes
+    [angles] = plot_alignment(records).axes
+    styles = {line.get_label(): (line.get_color(), line.get_linestyle()) for line in curves.lines}
+    assert len(styles) == 12 and len(set(styles.values())) == 12
+    assert {line.get_label(): (line.get_color(), line.get_linestyle()) for line in angles.lines
+            if line.get_label() in styles} == styles

@@ -34,6 +34,16 @@ def _labelled(items):
     return [(item["rule"] if _is_record(item) else type(item).__name__, item) for item in items]
 
 
+def _style(index):
+    """Line style of the index-th rule: ten colours, then the same colours dashed, ..., so
+    that a rule looks the same in every figure and no two rules alike."""
+    return {"color": f"C{index % 10}", "linestyle": ("-", "--", "-.", ":")[index // 10 % 4]}
+
+
+def _legend_outside(ax):
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+
+
 def _loss_curve(item):
     return item["loss_curve"] if _is_record(item) else getattr(item, "loss_curve_", [])
 
@@ -60,19 +70,19 @@ def plot_learning_curves(estimators_or_results, *, log_scale=True):
     fig : matplotlib.figure.Figure
         One line per estimator (those without a loss curve are left out).
     """
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for label, item in _labelled(estimators_or_results):
+    for index, (label, item) in enumerate(_labelled(estimators_or_results)):
         curve = np.asarray(_loss_curve(item), dtype=float)
         if curve.size:
-            ax.plot(np.arange(1, curve.size + 1), curve, label=label)
+            ax.plot(np.arange(1, curve.size + 1), curve, label=label, **_style(index))
     if log_scale and ax.lines:
         ax.set_yscale("log")
     _epoch_axis(ax)
     ax.set_ylabel("training loss")
     ax.set_title("Learning curves")
     if ax.lines:
-        ax.legend()
+        _legend_outside(ax)
     return fig
 
 
@@ -103,11 +113,11 @@ def plot_alignment(estimator_or_results):
     fig : matplotlib.figure.Figure
     """
     single = _is_record(estimator_or_results) or hasattr(estimator_or_results, "get_params")
-    entries = [(label, _alignment(item)) for label, item in _labelled(estimator_or_results)]
-    entries = [(label, a) for label, a in entries if "update_angle" in a and len(a["epoch"])]
+    entries = [(index, label, _alignment(item)) for index, (label, item) in enumerate(_labelled(estimator_or_results))]
+    entries = [(index, label, a) for index, label, a in entries if "update_angle" in a and len(a["epoch"])]
     if not entries:
         raise ValueError("nothing to plot: no alignment recorded (fit a fastcredit estimator with diagnostics_every >= 1)")
-    return _plot_one(*entries[0]) if single else _plot_many(entries)
+    return _plot_one(*entries[0][1:]) if single else _plot_many(entries)
 
 
 def _plot_one(label, alignment):
@@ -117,26 +127,26 @@ def _plot_one(label, alignment):
     for name, values in alignment.items():
         if name == "epoch":
             continue
-        style = "-" if name == "update_angle" else "--"
+        style = "-" if name == "update_angle" else "--"  # a layer keeps its colour
         for layer in range(values.shape[1]):
             if not np.all(np.isnan(values[:, layer])):
-                ax.plot(epochs, values[:, layer], style, label=f"{name} layer {layer + 1}")
+                ax.plot(epochs, values[:, layer], style, color=f"C{layer % 10}", label=f"{name} layer {layer + 1}")
     _angle_axes(ax, f"Alignment: {label}")
     ax.set_ylabel("angle (degrees)")
-    ax.legend()
+    _legend_outside(ax)
     return fig
 
 
 def _plot_many(entries):
-    n_layers = max(a["update_angle"].shape[1] for _, a in entries)
-    fig = Figure(figsize=(3.2 * n_layers + 1, 4), layout="constrained")
+    n_layers = max(a["update_angle"].shape[1] for _, _, a in entries)
+    fig = Figure(figsize=(3.2 * n_layers + 2, 4), layout="constrained")
     axes = fig.subplots(1, n_layers, sharey=True, squeeze=False)[0]
     for layer, ax in enumerate(axes):
-        for label, alignment in entries:
+        for index, label, alignment in entries:
             angles = alignment["update_angle"]
             if layer < angles.shape[1]:
-                ax.plot(alignment["epoch"], angles[:, layer], label=label)
+                ax.plot(alignment["epoch"], angles[:, layer], label=label, **_style(index))
         _angle_axes(ax, f"layer {layer + 1}")
     axes[0].set_ylabel("update vs. gradient angle (degrees)")
-    axes[-1].legend()
+    _legend_outside(axes[-1])
     return fig
