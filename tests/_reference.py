@@ -79,6 +79,16 @@ def sgd_step_direction(estimator, X, y, **partial_fit_kwargs):
     return directions[:L], directions[L:]
 
 
+def random_problem(kind, rng, n=12, d=5, k=3):
+    """A small random batch: (X, y, Y) with Y the one-hot (classifier) or raw (regressor) targets."""
+    X = rng.standard_normal((n, d))
+    if kind == "classifier":
+        y = np.arange(n) % k
+        return X, y, np.eye(k)[y]
+    y = rng.standard_normal((n, 2))
+    return X, y, y
+
+
 def set_weights(estimator, rng, scale=0.5):
     """Overwrite a fitted estimator's weights in place with fresh random values."""
     for p in estimator.coefs_ + estimator.intercepts_:

@@ -6,19 +6,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from _reference import backprop, loss, relative_error, set_weights, sgd_step_direction
+from _reference import backprop, loss, random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import BackpropClassifier, BackpropRegressor
 
 SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
-
-
-def _problem(kind, rng, n=12, d=5, k=3):
-    X = rng.standard_normal((n, d))
-    if kind == "classifier":
-        y = np.arange(n) % k
-        return X, y, np.eye(k)[y]
-    y = rng.standard_normal((n, 2))
-    return X, y, y
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "softplus", "leaky_relu", "identity"])
@@ -26,7 +17,7 @@ def _problem(kind, rng, n=12, d=5, k=3):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_one_step_equals_numpy_backprop(kind, activation, dtype):
     rng = np.random.default_rng(0)
-    X, y, Y = _problem(kind, rng)
+    X, y, Y = random_problem(kind, rng)
     cls = BackpropClassifier if kind == "classifier" else BackpropRegressor
     est = cls(hidden_layer_sizes=(7, 6), activation=activation, batch_size=len(X), random_state=0, dtype=dtype, **SGD)
     extra = {"classes": np.unique(y)} if kind == "classifier" else {}
@@ -81,7 +72,7 @@ def test_backprop_matches_finite_differences(out):
 
 def test_l2_penalty_adds_alpha_w_over_batch():
     rng = np.random.default_rng(2)
-    X, y, Y = _problem("classifier", rng)
+    X, y, Y = random_problem("classifier", rng)
     params = {**SGD, "alpha": 0.3}
     est = BackpropClassifier(hidden_layer_sizes=(4,), batch_size=len(X), random_state=0, **params)
     est.partial_fit(X, y, classes=np.unique(y))
@@ -117,7 +108,7 @@ def test_backprop_alignment_with_itself_is_zero():
 
 def test_rule_direction_equals_numpy_backprop():
     rng = np.random.default_rng(3)
-    X, y, Y = _problem("classifier", rng)
+    X, y, Y = random_problem("classifier", rng)
     est = BackpropClassifier(hidden_layer_sizes=(6,), activation="tanh", max_iter=1, random_state=0)
     est.partial_fit(X, y, classes=np.unique(y))
     expected = backprop(X, Y, est.coefs_, est.intercepts_, "tanh", "softmax")

@@ -45,8 +45,10 @@ _PARAMETERS = """
         Seeds the initial weights, the shuffling, the validation split and the rule's noise.
     tol : float, default=1e-4
         Tolerance of the stopping criterion.
-    verbose : bool, default=False
-        Print one progress line per epoch.
+    verbose : bool or callable, default=False
+        Print one progress line per epoch. A callable is called instead at the end of
+        every epoch as ``verbose(epoch, loss, validation_score, learning_rate)``
+        (``validation_score`` is NaN without early stopping), e.g. to draw a progress bar.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution.
     momentum : float, default=0.9

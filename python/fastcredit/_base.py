@@ -6,6 +6,7 @@ Hyper-parameters that are not the shared ones below are handed to the engine's r
 name, so a rule class needs no code of its own.
 """
 
+import copy
 import inspect
 import math
 import warnings
@@ -124,7 +125,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", callable],
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
@@ -251,9 +252,18 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit(X, y, incremental=False)
 
-    def _fit(self, X, y, incremental=False):
+    def _prepare_fit(self, X, y, incremental, validated=None):
+        """Validate X and y, set up the network, and return ``(train_args, early_stopping)``:
+        ``_core.train``'s arguments before the epoch callback, and whether this fit holds out
+        a validation set. Shared by ``fit``/``partial_fit`` and by ``fastcredit.sweep``, which
+        validates its data once per configuration and passes ``validated`` = (the
+        attributes ``_validate_input`` set, its X, its y) to every fresh fit of it instead."""
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if validated is None:
+            X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        else:
+            attributes, X, y = validated
+            self.__dict__.update(copy.deepcopy(attributes))
         dtype = _resolve_dtype(self.dtype, X) if first_pass else self.coefs_[0].dtype.type
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
@@ -310,10 +320,15 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             warm=not self._rule_state_fresh,
         )
         self._rule_state_fresh = False
-        result = _core.train(
+        train_args = (
             self._rule, X, Y, X_val, Y_val, self.coefs_, self.intercepts_, self._rule_state,
-            self._optimizer_state, best_params, options, self._progress, self._epoch_callback(),
+            self._optimizer_state, best_params, options, self._progress,
         )
+        return train_args, early_stopping
+
+    def _fit(self, X, y, incremental=False):
+        train_args, early_stopping = self._prepare_fit(X, y, incremental)
+        result = _core.train(*train_args, self._epoch_callback())
         self._finish_fit(result, early_stopping, incremental)
         return self
 
@@ -357,6 +372,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         return _core.direction(self._rule, X, Y, self.coefs_, self.intercepts_, self._rule_state, options)
 
     def _epoch_callback(self):
+        if callable(self.verbose):  # a progress hook: (epoch, loss, validation_score, learning_rate)
+            return self.verbose
         if not self.verbose:
             return None
 

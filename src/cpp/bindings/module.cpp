@@ -1,101 +1,34 @@
 // The pybind11 module `fastcredit._core`: NumPy arrays in and out, mapped without copies;
 // the GIL is released while the engine works; engine errors become Python exceptions.
+// One fit's conversion and outcome live in fit_job.cpp, many fits at once in sweep.cpp.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "convert.hpp"
 #include "fastcredit/evaluate.hpp"
 #include "fastcredit/network.hpp"
+#include "fastcredit/noise.hpp"
 #include "fastcredit/trainer.hpp"
-#include "registry.hpp"
+#include "fit_job.hpp"
+#include "sweep.hpp"
 
 namespace py = pybind11;
 using namespace fastcredit;
-using fastcredit::bindings::FitCall;
-using fastcredit::bindings::Registry;
+using namespace fastcredit::bindings;
 
 namespace {
 
 #define FASTCREDIT_STRINGIFY(x) #x
 #define FASTCREDIT_VERSION(x) FASTCREDIT_STRINGIFY(x)
-
-const Registry& registry() {
-  static const Registry instance = [] {
-    Registry r;
-    fastcredit::bindings::register_rules(r);
-    return r;
-  }();
-  return instance;
-}
-
-Options to_options(const py::dict& d) {
-  Options o;
-  for (auto item : d) {
-    const auto key = py::cast<std::string>(item.first);
-    if (py::isinstance<py::str>(item.second))
-      o.strings[key] = py::cast<std::string>(item.second);
-    else
-      o.numbers[key] = py::cast<double>(item.second);
-  }
-  return o;
-}
-
-template <typename Scalar>
-void check_array(const py::array& a, const char* what, bool writable) {
-  if (!py::isinstance<py::array_t<Scalar>>(a) || !(a.flags() & py::array::c_style))
-    throw py::type_error(std::string(what) + " must be a C-contiguous array of the fit's dtype");
-  if (writable && !a.writeable()) throw py::value_error(std::string(what) + " must be writeable");
-}
-
-template <typename Scalar>
-ConstMatrixMap<Scalar> as_matrix(const py::array& a, const char* what) {
-  check_array<Scalar>(a, what, false);
-  if (a.ndim() != 2) throw py::value_error(std::string(what) + " must be 2-D");
-  return ConstMatrixMap<Scalar>(static_cast<const Scalar*>(a.data()), a.shape(0), a.shape(1));
-}
-
-/// A mutable view; with writable=false the caller promises only to read through it
-/// (prediction maps read-only, e.g. memory-mapped, parameters this way).
-template <typename Scalar>
-MatrixMap<Scalar> as_mutable_matrix(py::array& a, const char* what, bool writable = true) {
-  check_array<Scalar>(a, what, writable);
-  if (a.ndim() != 2) throw py::value_error(std::string(what) + " must be 2-D");
-  return MatrixMap<Scalar>(static_cast<Scalar*>(const_cast<void*>(a.data())), a.shape(0), a.shape(1));
-}
-
-template <typename Scalar>
-Flat<Scalar> as_flat(py::array& a, const char* what) {
-  check_array<Scalar>(a, what, true);
-  return Flat<Scalar>(static_cast<Scalar*>(a.mutable_data()), a.size());
-}
-
-template <typename Scalar>
-Network<Scalar> as_network(py::list coefs, py::list intercepts, const Options& o, bool writable) {
-  Network<Scalar> net;
-  for (auto item : coefs) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    net.coefs.push_back(as_mutable_matrix<Scalar>(a, "coefs", writable));
-  }
-  for (auto item : intercepts) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    check_array<Scalar>(a, "intercepts", writable);
-    if (a.ndim() != 1) throw py::value_error("intercepts must be 1-D");
-    net.intercepts.emplace_back(static_cast<Scalar*>(const_cast<void*>(a.data())), a.shape(0));
-  }
-  net.hidden_activation = parse_activation(o.string("activation", "relu"));
-  net.output = parse_output(o.string("out_activation", "softmax"));
-  net.check();
-  return net;
-}
-
-bool is_float32(const py::array& X) { return py::isinstance<py::array_t<float>>(X); }
 
 /// Polls Python's signal handlers at most every 50 ms (they only run in the main thread
 /// with the GIL held), so that Ctrl-C stops a fit within a batch or so.
@@ -116,54 +49,12 @@ struct InterruptPoll {
   }
 };
 
-const char* reason_name(StopReason r) {
-  switch (r) {
-    case StopReason::max_iter: return "max_iter";
-    case StopReason::converged: return "converged";
-    case StopReason::one_epoch: return "one_epoch";
-    case StopReason::interrupted: return "interrupted";
-    case StopReason::diverged: return "diverged";
-  }
-  return "?";
-}
-
-template <typename Scalar>
-py::dict train_typed(const std::string& rule, py::array X, py::array Y, py::array X_val, py::array Y_val,
-                     py::list coefs, py::list intercepts, py::list rule_state, py::list optimizer_state,
-                     py::list best_params, const py::dict& options, py::dict progress_in,
-                     py::object epoch_callback) {
-  const auto& entry = registry().get(rule);
-  const Options o = to_options(options);
-  TrainBuffers<Scalar> buf{as_network<Scalar>(coefs, intercepts, o, true), {}, {}, {}};
-  for (auto item : rule_state) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    buf.rule_state.arrays.push_back(as_mutable_matrix<Scalar>(a, "rule state"));
-  }
-  for (auto item : optimizer_state) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    buf.optimizer_state.push_back(as_flat<Scalar>(a, "optimizer state"));
-  }
-  for (auto item : best_params) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    buf.best_params.push_back(as_flat<Scalar>(a, "best parameters"));
-  }
-  Progress progress;
-  progress.samples_seen = py::cast<double>(progress_in["samples_seen"]);
-  progress.epochs = py::cast<long>(progress_in["epochs"]);
-  progress.best_loss = py::cast<double>(progress_in["best_loss"]);
-  progress.best_validation_score = py::cast<double>(progress_in["best_validation_score"]);
-  progress.no_improvement_count = py::cast<long>(progress_in["no_improvement_count"]);
-  progress.learning_rate = py::cast<double>(progress_in["learning_rate"]);
-  progress.adam_steps = py::cast<double>(progress_in["adam_steps"]);
-
-  FitCall<Scalar> call{&buf,
-                       as_matrix<Scalar>(X, "X"),
-                       as_matrix<Scalar>(Y, "Y"),
-                       as_matrix<Scalar>(X_val, "X_val"),
-                       as_matrix<Scalar>(Y_val, "Y_val"),
-                       &o,
-                       &progress,
-                       nullptr};
+py::dict train_one(const std::string& rule, py::array X, py::array Y, py::array X_val, py::array Y_val,
+                   py::list coefs, py::list intercepts, py::list rule_state, py::list optimizer_state,
+                   py::list best_params, const py::dict& options, py::dict progress, py::object epoch_callback) {
+  const auto job = make_fit_job(py::make_tuple(rule, X, Y, X_val, Y_val, coefs, intercepts, rule_state,
+                                               optimizer_state, best_params, options, progress),
+                                py::tuple());
   InterruptPoll poll;
   std::optional<py::error_already_set> callback_error;
   Hooks hooks;
@@ -178,48 +69,16 @@ py::dict train_typed(const std::string& rule, py::array X, py::array Y, py::arra
       }
     };
   }
-  call.hooks = &hooks;
-
-  TrainResult result;
   {
     py::gil_scoped_release release;
-    result = entry.typed(Scalar{}).train(call);
+    job->run(hooks);
   }
-
-  py::dict out;
-  out["losses"] = result.losses;
-  out["validation_scores"] = result.validation_scores;
-  out["reason"] = reason_name(result.reason);
-  out["diverged_epoch"] = result.diverged_epoch;
-  out["diverged_batch"] = result.diverged_batch;
-  py::dict progress_out;
-  progress_out["samples_seen"] = progress.samples_seen;
-  progress_out["epochs"] = progress.epochs;
-  progress_out["best_loss"] = progress.best_loss;
-  progress_out["best_validation_score"] = progress.best_validation_score;
-  progress_out["no_improvement_count"] = progress.no_improvement_count;
-  progress_out["learning_rate"] = progress.learning_rate;
-  progress_out["adam_steps"] = progress.adam_steps;
-  out["progress"] = progress_out;
-  py::dict diagnostics;
-  for (const auto& [name, rows] : result.diagnostics) diagnostics[py::str(name)] = rows;
-  out["diagnostic_epochs"] = result.diagnostic_epochs;
-  out["diagnostics"] = diagnostics;
+  py::dict out = job->outcome();
   // The caller finishes its bookkeeping, then re-raises (e.g. KeyboardInterrupt).
   if (callback_error) out["error"] = callback_error->value();
   else if (poll.error) out["error"] = poll.error->value();
   else out["error"] = py::none();
   return out;
-}
-
-py::dict train_any(const std::string& rule, py::array X, py::array Y, py::array X_val, py::array Y_val,
-                   py::list coefs, py::list intercepts, py::list rule_state, py::list optimizer_state,
-                   py::list best_params, const py::dict& options, py::dict progress, py::object callback) {
-  if (is_float32(X))
-    return train_typed<float>(rule, X, Y, X_val, Y_val, coefs, intercepts, rule_state, optimizer_state,
-                              best_params, options, progress, callback);
-  return train_typed<double>(rule, X, Y, X_val, Y_val, coefs, intercepts, rule_state, optimizer_state,
-                             best_params, options, progress, callback);
 }
 
 template <typename Scalar>
@@ -277,6 +136,26 @@ py::array predict_typed(py::array X, py::list coefs, py::list intercepts, const 
   return out;
 }
 
+template <typename Scalar>
+py::array normal_noise(std::uint64_t seed, const std::vector<Index>& sizes) {
+  Index total = 0, largest = 0;
+  for (Index size : sizes) {
+    if (size < 0) throw py::value_error("sizes must be >= 0");
+    total += size;
+    largest = std::max(largest, size);
+  }
+  py::array_t<Scalar> out(total);
+  NormalNoise<Scalar> noise;
+  noise.reserve(largest);
+  Rng rng(seed);
+  Scalar* p = out.mutable_data();
+  for (Index size : sizes) {
+    noise.fill(rng, p, size);
+    p += size;
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -289,6 +168,7 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
+  bind_sweep(m);
   m.def("rules", [] { return registry().names(); }, "Names of the registered learning rules.");
   m.def(
       "rule_state_specs",
@@ -300,7 +180,7 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("rule"), py::arg("units"), py::arg("options"),
       "(name, rows, cols) of every state array the rule keeps, for a network with these unit counts.");
-  m.def("train", &train_any, py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("X_val"), py::arg("Y_val"),
+  m.def("train", &train_one, py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("X_val"), py::arg("Y_val"),
         py::arg("coefs"), py::arg("intercepts"), py::arg("rule_state"), py::arg("optimizer_state"),
         py::arg("best_params"), py::arg("options"), py::arg("progress"), py::arg("epoch_callback"),
         "Train in place: every array is updated where it lies. Returns losses, scores, progress.");
@@ -332,5 +212,15 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("X"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
       "Output activations (class probabilities for classifiers) for every row of X.");
+  m.def(
+      "normal_noise",
+      [](std::uint64_t seed, const std::vector<Index>& sizes, const std::string& dtype) -> py::array {
+        if (dtype == "float32") return normal_noise<float>(seed, sizes);
+        if (dtype == "float64") return normal_noise<double>(seed, sizes);
+        throw py::value_error("dtype must be 'float32' or 'float64'");
+      },
+      py::arg("seed"), py::arg("sizes"), py::arg("dtype") = "float64",
+      "Consecutive NormalNoise fills of these sizes from the stream Rng(seed), concatenated: the "
+      "noise a fit seeded with `seed` draws (tests reproduce the perturbation rules' noise with it).");
   m.attr("__version__") = FASTCREDIT_VERSION(VERSION_INFO);
 }

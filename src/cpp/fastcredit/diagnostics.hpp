@@ -29,6 +29,8 @@ class Probe {
     }
   }
 
+  Index rows() const { return X_.rows(); }
+
   Report measure(const Network<Scalar>& net, Rule<Scalar>& rule, double learning_rate) {
     const int L = net.n_layers();
     MatrixMap<Scalar> targets(Y_.data(), Y_.rows(), Y_.cols());
@@ -69,6 +71,7 @@ Gradients<Scalar> direction(const Network<Scalar>& net, RuleState<Scalar>& state
   Rng rng(static_cast<std::uint64_t>(options.number("seed", 0)));
   StepContext<Scalar> ctx{targets, rng, options.number("learning_rate_init", 1e-3)};
   Rule<Scalar> rule(typename Rule<Scalar>::Params(options), state);
+  rule.reserve(net, X.rows());
   ws.h(0) = X;
   forward(net, ws);
   ws.delta(L) = ws.h(L) - y;

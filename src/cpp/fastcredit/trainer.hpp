@@ -157,6 +157,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
   std::unique_ptr<Probe<Rule, Scalar>> probe;
   if (cfg.diagnostics_every > 0)
     probe = std::make_unique<Probe<Rule, Scalar>>(net, X, Y, cfg.probe_size, cfg.seed ^ 0x5eedULL);
+  rule.reserve(net, probe ? std::max(batch, probe->rows()) : batch);
 
   std::vector<Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), Index(0));

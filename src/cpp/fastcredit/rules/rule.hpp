@@ -6,6 +6,7 @@
 //   struct Params { explicit Params(const Options&); };         // its hyper-parameters
 //   static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params&);
 //   Rule(const Params&, RuleState<Scalar>& state);              // state outlives the rule
+//   void reserve(const Network<Scalar>&, Index max_batch);      // scratch buffers, before any backward
 //   void init_state(const Network<Scalar>&, Rng&);              // fresh fit only
 //   void backward(const Network<Scalar>&, Workspace<Scalar>&, StepContext<Scalar>&,
 //                 Gradients<Scalar>&);                          // direction for every parameter
@@ -14,7 +15,12 @@
 //   void report(const Network<Scalar>&, Workspace<Scalar>&, Report&);  // rule's own diagnostics
 // `backward` is called after the forward pass, with ws.delta(L) = e = h_L - y; it must not
 // change the rule's state (diagnostics call it on a probe batch): state changes belong in
-// `after_step`. RuleDefaults supplies no-op versions of everything but `backward`.
+// `after_step`. A rule that constrains the forward weights (e.g. Kickback's sign coherence)
+// may take the network non-const in `init_state` and `after_step`: the trainer passes it
+// mutable there and only there. `reserve` is called once per fit with the largest batch
+// `backward` will see (training or probe), so that rules needing scratch buffers beyond the
+// workspace (e.g. a second, perturbed forward pass) allocate them there, never in
+// `backward`. RuleDefaults supplies no-op versions of everything but `backward`.
 #pragma once
 
 #include <cmath>
@@ -106,6 +112,8 @@ struct RuleDefaults {
   static std::vector<StateSpec> state_specs(const std::vector<Index>&, const Params&) { return {}; }
   template <typename Network>
   void init_state(const Network&, Rng&) {}
+  template <typename Network>
+  void reserve(const Network&, Index) {}
   template <typename... Args>
   void after_step(Args&&...) {}
   template <typename... Args>

@@ -1,0 +1,235 @@
+/// @file
+/// Dynamic inversion (Podlaski & Machens 2020; RULES.md, "Dynamic inversion"): the error
+/// is sent down by *inverting* each layer with fast feedback dynamics through fixed
+/// feedback weights B (shape of W^T), whose steady state is r = B (W B - alpha I)^{-1} e.
+///
+/// - `inversion="dynamic"` (DI): the Euler dynamics of feedback_dynamics.hpp, layer by
+///   layer from the top; d_{l-1} = r * f'(a_{l-1}).
+/// - `"direct"` (NDI): the steady state by one factorisation per layer and batch.
+/// - `"nonlinear"`: the dynamics through the nonlinearity, d_{l-1} = r.
+/// - `"single_loop"` (SLDI): one loop from the output error to the first hidden layer
+///   through one B (n_1 x n_L), the hidden layers between following their forward
+///   dynamics; d_l = r_l for every hidden layer.
+///
+/// Stability (loop_stability.hpp) is checked at init, every `stability_check_every`
+/// batches and whenever the dynamics diverge. When violated, `on_unstable="repair"` blends
+/// B towards -P^T (P the loop's forward map), then shrinks it, until the loop is stable,
+/// and halves the step of dynamics that diverge; `"raise"` (or an irreparable loop, e.g. an
+/// expanding layer without leak) stops the fit with an InvalidArgument naming the layer.
+/// @tparam Scalar float or double.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fastcredit/feedback_dynamics.hpp"
+#include "fastcredit/loop_stability.hpp"
+#include "fastcredit/rules/rule.hpp"
+
+namespace fastcredit {
+
+template <typename Scalar>
+struct DynamicInversion : RuleDefaults {
+  static constexpr const char* name = "dynamic_inversion";
+  enum class Inversion { dynamic, direct, nonlinear, single_loop };
+  enum class FeedbackInit { negative_transpose, random, optimized };
+
+  struct Params {
+    Inversion inversion;
+    FeedbackInit feedback_init;
+    DynamicsSettings dynamics;
+    bool repair;
+    long check_every;
+
+    explicit Params(const Options& o)
+        : inversion(parse_inversion(o.string("inversion", "dynamic"))),
+          feedback_init(parse_init(o.string("feedback_init", "negative_transpose"))),
+          repair(parse_policy(o.string("on_unstable", "repair"))),
+          check_every(o.integer("stability_check_every", 50)) {
+      dynamics.dt = o.number("dt", 0.2);
+      dynamics.n_steps = o.integer("n_steps", 50);
+      dynamics.tol = o.number("inversion_tol", 1e-6);
+      dynamics.leak = o.number("leak", 0.0);
+      dynamics.through_nonlinearity = inversion == Inversion::nonlinear || inversion == Inversion::single_loop;
+      if (!(dynamics.dt > 0.0) || dynamics.n_steps < 1 || !(dynamics.tol >= 0.0) || !(dynamics.leak >= 0.0) ||
+          check_every < 0)
+        throw InvalidArgument("dynamic inversion needs dt > 0, n_steps >= 1, inversion_tol >= 0, leak >= 0 "
+                              "and stability_check_every >= 0");
+    }
+
+    static Inversion parse_inversion(const std::string& s) {
+      if (s == "dynamic") return Inversion::dynamic;
+      if (s == "direct") return Inversion::direct;
+      if (s == "nonlinear") return Inversion::nonlinear;
+      if (s == "single_loop") return Inversion::single_loop;
+      throw InvalidArgument("inversion must be 'dynamic', 'direct', 'nonlinear' or 'single_loop', got '" + s + "'");
+    }
+    static FeedbackInit parse_init(const std::string& s) {
+      if (s == "negative_transpose") return FeedbackInit::negative_transpose;
+      if (s == "random") return FeedbackInit::random;
+      if (s == "optimized") return FeedbackInit::optimized;
+      throw InvalidArgument("feedback_init must be 'negative_transpose', 'random' or 'optimized', got '" + s + "'");
+    }
+    static bool parse_policy(const std::string& s) {
+      if (s == "repair") return true;
+      if (s == "raise") return false;
+      throw InvalidArgument("on_unstable must be 'repair' or 'raise', got '" + s + "'");
+    }
+  };
+
+  /// One feedback matrix per inverted layer k = 1..L-1 (shape of coefs[k]); single-loop DI
+  /// has one, n_1 x n_L.
+  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params& p) {
+    const int L = static_cast<int>(units.size()) - 1;
+    std::vector<StateSpec> specs;
+    if (L < 2) return specs;
+    if (p.inversion == Inversion::single_loop) return {{"feedback_weights", units[1], units[L]}};
+    for (int k = 1; k < L; ++k) specs.push_back({"feedback_weights", units[k], units[k + 1]});
+    return specs;
+  }
+
+  DynamicInversion(const Params& p, RuleState<Scalar>& state)
+      : p_(p),
+        state_(state),
+        loops_(state.arrays.size()),
+        residual_(state.arrays.size(), std::nan("")),
+        step_scale_(state.arrays.size(), 1.0),
+        repairs_(state.arrays.size(), 0.0) {}
+
+  void init_state(const Network<Scalar>& net, Rng& rng) {
+    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
+      auto& B = state_.arrays[i];
+      switch (p_.feedback_init) {
+        case FeedbackInit::negative_transpose: B = (-forward_map_transposed(net, i)).template cast<Scalar>(); break;
+        case FeedbackInit::random: {
+          const double scale = std::sqrt(6.0 / static_cast<double>(B.rows() + B.cols()));
+          for (Index j = 0; j < B.size(); ++j) B.data()[j] = static_cast<Scalar>(rng.uniform(-scale, scale));
+          break;
+        }
+        case FeedbackInit::optimized:
+          if (B.isZero(0))
+            throw InvalidArgument("feedback_init='optimized' needs the feedback weights computed by the caller "
+                                  "(the Python estimators do this with scipy)");
+          break;
+      }
+    }
+    enforce_stability(net);
+  }
+
+  void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
+    const int L = net.n_layers();
+    for (int i = static_cast<int>(state_.arrays.size()) - 1; i >= 0; --i) {
+      const int k = bottom(i), top = top_of(i, L);
+      const auto& B = state_.arrays[static_cast<std::size_t>(i)];
+      if (p_.inversion == Inversion::direct)
+        residual_[i] = loops_[i].solve_direct(net, ws, k, B, p_.dynamics.leak);
+      else
+        run_dynamics(net, ws, i, k, top, B);
+      if (p_.inversion == Inversion::dynamic || p_.inversion == Inversion::direct) {
+        auto d = ws.delta(k);
+        multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
+      }
+    }
+    gradients_from_deltas(ws, g);
+  }
+
+  void after_step(const Network<Scalar>& net, Workspace<Scalar>&, StepContext<Scalar>&, const Gradients<Scalar>&) {
+    ++batches_;
+    if (force_check_ || (p_.check_every > 0 && batches_ % p_.check_every == 0)) enforce_stability(net);
+    force_check_ = false;
+  }
+
+  /// Per layer (at the index of the weight matrix the loop inverts, NaN elsewhere): the
+  /// loop's spectral abscissa, the inversion's last relative residual (on the probe), the
+  /// angle between B and -P^T in degrees, the repairs so far and the Euler step in use.
+  void report(const Network<Scalar>& net, Workspace<Scalar>&, Report& report) {
+    const int L = net.n_layers();
+    for (const char* key : {"spectral_abscissa", "inversion_residual", "feedback_angle", "stability_repairs",
+                            "inversion_step"})
+      report[key].assign(static_cast<std::size_t>(L), std::nan(""));
+    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
+      const auto at = static_cast<std::size_t>(top_of(static_cast<int>(i), L) - 1);
+      const Eigen::MatrixXd PT = forward_map_transposed(net, i);
+      const Eigen::MatrixXd B = state_.arrays[i].template cast<double>();
+      report["spectral_abscissa"][at] = abscissa(PT, B, i, L);
+      report["inversion_residual"][at] = residual_[i];
+      report["feedback_angle"][at] = angle_degrees(B, -PT);
+      report["stability_repairs"][at] = repairs_[i];
+      if (p_.inversion != Inversion::direct) report["inversion_step"][at] = p_.dynamics.dt * step_scale_[i];
+    }
+  }
+
+ private:
+  int bottom(int i) const { return p_.inversion == Inversion::single_loop ? 1 : i + 1; }
+  int top_of(int i, int L) const { return p_.inversion == Inversion::single_loop ? L : i + 2; }
+
+  /// P^T = coefs[bottom] ... coefs[top - 1] (n_bottom x n_top), the shape of B.
+  Eigen::MatrixXd forward_map_transposed(const Network<Scalar>& net, std::size_t i) const {
+    const int first = bottom(static_cast<int>(i)), last = top_of(static_cast<int>(i), net.n_layers());
+    Eigen::MatrixXd PT = net.coefs[first].template cast<double>();
+    for (int k = first + 1; k < last; ++k) PT = (PT * net.coefs[k].template cast<double>()).eval();
+    return PT;
+  }
+
+  double abscissa(const Eigen::MatrixXd& PT, const Eigen::MatrixXd& B, std::size_t i, int L) const {
+    const int m = top_of(static_cast<int>(i), L) - bottom(static_cast<int>(i));
+    return loop_spectral_abscissa(PT.transpose(), B, m, p_.dynamics.leak);
+  }
+
+  /// Runs the loop; on divergence halves its Euler step (repair) or stops the fit.
+  template <typename Feedback>
+  void run_dynamics(const Network<Scalar>& net, Workspace<Scalar>& ws, int i, int k, int top, const Feedback& B) {
+    DynamicsSettings settings = p_.dynamics;
+    for (int attempt = 0;; ++attempt) {
+      settings.dt = p_.dynamics.dt * step_scale_[i];
+      const DynamicsResult result = loops_[i].run(net, ws, k, top, B, settings);
+      residual_[i] = result.residual;
+      if (!result.diverged) return;
+      force_check_ = true;
+      if (!p_.repair || attempt == 10)
+        throw InvalidArgument("the feedback dynamics inverting layer " + std::to_string(top) + " diverged (residual " +
+                              std::to_string(result.residual) + " after " + std::to_string(result.steps) +
+                              " steps, dt " + std::to_string(settings.dt) + "); lower dt or use on_unstable='repair'");
+      step_scale_[i] *= 0.5;
+    }
+  }
+
+  /// Checks every loop; repairs B (blend towards -P^T, then shrink) or throws.
+  void enforce_stability(const Network<Scalar>& net) {
+    const int L = net.n_layers();
+    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
+      const Eigen::MatrixXd PT = forward_map_transposed(net, i);
+      Eigen::MatrixXd B = state_.arrays[i].template cast<double>();
+      const double found = abscissa(PT, B, i, L);
+      if (found < 0.0) continue;
+      const std::string where = "the feedback loop inverting layer " + std::to_string(top_of(static_cast<int>(i), L)) +
+                                " is unstable (spectral abscissa " + std::to_string(found) + " >= 0)";
+      if (!p_.repair) throw InvalidArgument(where + "; use on_unstable='repair' or another feedback_init");
+      const Eigen::MatrixXd start = B;
+      bool stable = false;
+      for (double blend : {0.125, 0.25, 0.5, 1.0}) {
+        B = (1.0 - blend) * start - blend * PT;
+        if ((stable = abscissa(PT, B, i, L) < 0.0)) break;
+      }
+      for (int halving = 0; !stable && halving < 40; ++halving) {
+        B *= 0.5;
+        stable = abscissa(PT, B, i, L) < 0.0;
+      }
+      if (!stable)
+        throw InvalidArgument(where + " and cannot be repaired by changing B: an expanding layer needs leak > 0");
+      state_.arrays[i] = B.cast<Scalar>();
+      repairs_[i] += 1.0;
+    }
+  }
+
+  Params p_;
+  RuleState<Scalar>& state_;
+  std::vector<FeedbackDynamics<Scalar>> loops_;
+  std::vector<double> residual_, step_scale_, repairs_;
+  long batches_ = 0;
+  bool force_check_ = false;
+};
+
+}  // namespace fastcredit
