@@ -24,10 +24,10 @@ CHILD = textwrap.dedent(
     import fastcredit
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(4000, 256))
-    y = rng.integers(0, 10, size=4000)
+    X = rng.normal(size=(2000, 128))
+    y = rng.integers(0, 10, size=2000)
     make = lambda max_iter: getattr(fastcredit, sys.argv[1])(
-        hidden_layer_sizes=(512, 512), batch_size=2000, max_iter=max_iter, tol=0, n_iter_no_change=np.inf,
+        hidden_layer_sizes=(256, 256), batch_size=1000, max_iter=max_iter, tol=0, n_iter_no_change=np.inf,
         diagnostics_every=0, random_state=0)
     start = time.perf_counter()
     make(1).fit(X, y)  # one epoch = two batches
@@ -49,6 +49,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a child process per rule, each fitting for seconds
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_sigint_to_a_fitting_process_returns_within_about_one_batch(name):
     child = subprocess.Popen([sys.executable, "-c", CHILD, name], stdout=subprocess.PIPE, text=True,
