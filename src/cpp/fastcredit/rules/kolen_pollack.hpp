@@ -28,10 +28,13 @@ struct KolenPollack : FeedbackAlignment<Scalar> {
   KolenPollack(const Params& params, RuleState<Scalar>& state)
       : FeedbackAlignment<Scalar>(params, state), decay_(static_cast<Scalar>(params.decay)) {}
 
+  void reserve(const Network<Scalar>& net, Index) {
+    coefs_before_step_.clear();
+    for (const auto& W : net.coefs) coefs_before_step_.emplace_back(W.rows(), W.cols());
+  }
+
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx, Gradients<Scalar>& g) {
-    // The pre-step weights, to see the optimizer's change in after_step (allocates on the
-    // first batch of a fit only).
-    coefs_before_step_.resize(net.coefs.size());
+    // The pre-step weights, to see the optimizer's change in after_step.
     for (std::size_t l = 0; l < net.coefs.size(); ++l) coefs_before_step_[l] = net.coefs[l];
     FeedbackAlignment<Scalar>::backward(net, ws, ctx, g);
   }
