@@ -17,37 +17,30 @@ SGD = dict(hidden_layer_sizes=HIDDEN, solver="sgd", momentum=0.9, batch_size=BAT
 GROUP = "MNIST-shaped epoch"
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.random((N, D), dtype=np.float32)
-    y = rng.integers(0, CLASSES, N)
-    return X, y
 
-
-def test_fastcredit_backprop_epoch(benchmark, data):
-    X, y = data
+def test_fastcredit_backprop_epoch(benchmark, mnist_shaped):
+    X, y = mnist_shaped
     est = fastcredit.BackpropClassifier(**SGD, diagnostics_every=0)
     benchmark.pedantic(est.fit, args=(X, y), rounds=5, iterations=1, warmup_rounds=1)
     record(benchmark, GROUP, "fastcredit BackpropClassifier", reference=True)
 
 
-def test_fastcredit_backprop_epoch_with_diagnostics(benchmark, data):
-    X, y = data
+def test_fastcredit_backprop_epoch_with_diagnostics(benchmark, mnist_shaped):
+    X, y = mnist_shaped
     est = fastcredit.BackpropClassifier(**SGD, diagnostics_every=1)
     benchmark.pedantic(est.fit, args=(X, y), rounds=5, iterations=1, warmup_rounds=1)
     record(benchmark, GROUP, "fastcredit BackpropClassifier + diagnostics")
 
 
-def test_sklearn_mlpclassifier_epoch(benchmark, data):
-    X, y = data
+def test_sklearn_mlpclassifier_epoch(benchmark, mnist_shaped):
+    X, y = mnist_shaped
     est = MLPClassifier(**SGD)
     benchmark.pedantic(est.fit, args=(X, y), rounds=3, iterations=1, warmup_rounds=1)
     record(benchmark, GROUP, "scikit-learn MLPClassifier")
 
 
-def test_numpy_epoch(benchmark, data):
-    X, y = data
+def test_numpy_epoch(benchmark, mnist_shaped):
+    X, y = mnist_shaped
     Y = np.eye(CLASSES, dtype=np.float32)[y]
     model = NumpyMLP([D, *HIDDEN, CLASSES])
     rng = np.random.default_rng(0)
@@ -55,10 +48,10 @@ def test_numpy_epoch(benchmark, data):
     record(benchmark, GROUP, "plain NumPy")
 
 
-def test_torch_epoch(benchmark, data):
+def test_torch_epoch(benchmark, mnist_shaped):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    X, y = data
+    X, y = mnist_shaped
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     sizes = [D, *HIDDEN, CLASSES]
     layers = []

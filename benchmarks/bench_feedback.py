@@ -15,7 +15,7 @@ import pytest
 from _ratios import RESULTS, record
 import fastcredit
 
-N, D, HIDDEN, CLASSES, BATCH = 60000, 784, (256, 256), 10, 128
+HIDDEN, BATCH = (256, 256), 128
 SGD = dict(hidden_layer_sizes=HIDDEN, solver="sgd", momentum=0.9, batch_size=BATCH, learning_rate_init=0.01,
            max_iter=1, random_state=0)
 GROUP = "MNIST-shaped epoch, feedback-alignment family"
@@ -28,19 +28,12 @@ RULES = {
 }
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.random((N, D), dtype=np.float32)
-    y = rng.integers(0, CLASSES, N)
-    return X, y
-
 
 @pytest.mark.benchmark(timer=time.process_time)
 @pytest.mark.parametrize("diagnostics_every", [0, 1], ids=["plain", "diagnostics"])
 @pytest.mark.parametrize("rule", list(RULES))
-def test_epoch(benchmark, data, rule, diagnostics_every):
-    X, y = data
+def test_epoch(benchmark, mnist_shaped, rule, diagnostics_every):
+    X, y = mnist_shaped
     est = RULES[rule](**SGD, diagnostics_every=diagnostics_every)
     benchmark.pedantic(est.fit, args=(X, y), rounds=3, iterations=1, warmup_rounds=1)
     name = f"{RULES[rule].__name__}" + (" + diagnostics" if diagnostics_every else "")
@@ -57,9 +50,9 @@ def _cpu_seconds(fit, repeats=3):
 
 
 @pytest.mark.parametrize("rule", list(RULES))
-def test_diagnostics_cost_per_epoch(data, rule):
+def test_diagnostics_cost_per_epoch(mnist_shaped, rule):
     """(fit with diagnostics - fit without) / epochs, on 256 samples: one probe's cost."""
-    X, y = data[0][:256], data[1][:256]
+    X, y = mnist_shaped[0][:256], mnist_shaped[1][:256]
     epochs = 100
     params = {**SGD, "max_iter": epochs, "tol": 0}
     with_probe = _cpu_seconds(lambda: RULES[rule](**params, diagnostics_every=1).fit(X, y))

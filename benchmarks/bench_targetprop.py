@@ -7,7 +7,6 @@ Run: pytest benchmarks/bench_targetprop.py
 import pytest
 
 from _ratios import record
-from bench_epoch import data  # noqa: F401  (the same MNIST-shaped random data, a fixture)
 import fastcredit
 
 HIDDEN = (256,) * 5
@@ -16,28 +15,28 @@ NET = dict(hidden_layer_sizes=HIDDEN, activation="tanh", solver="adam", batch_si
 GROUP = "Target propagation epoch, 784-5x256-10 tanh"
 
 
-def _epoch(benchmark, data, estimator, name, reference=False):
-    X, y = data
+def _epoch(benchmark, mnist_shaped, estimator, name, reference=False):
+    X, y = mnist_shaped
     benchmark.pedantic(estimator.fit, args=(X, y), rounds=3, iterations=1, warmup_rounds=1)
     record(benchmark, GROUP, name, reference=reference)
 
 
-def test_backprop_epoch(benchmark, data):
-    _epoch(benchmark, data, fastcredit.BackpropClassifier(**NET), "backprop", reference=True)
+def test_backprop_epoch(benchmark, mnist_shaped):
+    _epoch(benchmark, mnist_shaped, fastcredit.BackpropClassifier(**NET), "backprop", reference=True)
 
 
 @pytest.mark.parametrize("schedule", ["parallel", "alternating"])
-def test_dtp_epoch(benchmark, data, schedule):
+def test_dtp_epoch(benchmark, mnist_shaped, schedule):
     est = fastcredit.DifferenceTargetPropagationClassifier(**NET, schedule=schedule)
-    _epoch(benchmark, data, est, f"DTP ({schedule})")
+    _epoch(benchmark, mnist_shaped, est, f"DTP ({schedule})")
 
 
 @pytest.mark.parametrize("schedule", ["parallel", "alternating"])
-def test_sdtp_epoch(benchmark, data, schedule):
+def test_sdtp_epoch(benchmark, mnist_shaped, schedule):
     est = fastcredit.SimplifiedDTPClassifier(**NET, schedule=schedule)
-    _epoch(benchmark, data, est, f"SDTP ({schedule})")
+    _epoch(benchmark, mnist_shaped, est, f"SDTP ({schedule})")
 
 
-def test_aosdtp_epoch(benchmark, data):
+def test_aosdtp_epoch(benchmark, mnist_shaped):
     est = fastcredit.AuxiliaryOutputSDTPClassifier(**NET, auxiliary_output_size=512)
-    _epoch(benchmark, data, est, "AO-SDTP (alternating, 512 auxiliary outputs)")
+    _epoch(benchmark, mnist_shaped, est, "AO-SDTP (alternating, 512 auxiliary outputs)")

@@ -15,6 +15,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import warnings  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from _ratios import RESULTS, ratio_table  # noqa: E402
@@ -25,6 +26,14 @@ def _quiet_convergence():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@pytest.fixture(scope="session")
+def mnist_shaped():
+    """MNIST-shaped random data shared by the epoch benchmarks: 60000 x 784 float32 in
+    [0, 1) and labels of 10 classes."""
+    rng = np.random.default_rng(0)
+    return rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000)
 
 
 def pytest_terminal_summary(terminalreporter):
