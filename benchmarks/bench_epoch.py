@@ -1,6 +1,8 @@
 """One epoch of MNIST-shaped float32 data (60000 x 784, 784-256-256-10 ReLU, batch 128,
 Nesterov-momentum SGD), single-threaded: fastcredit against scikit-learn's MLPClassifier
-and a plain NumPy implementation. Run: pytest benchmarks/bench_epoch.py
+and a plain NumPy implementation. fastcredit runs with its default product backend
+(OpenBLAS from scipy-openblas32) and, for comparison, with Eigen alone.
+Run: pytest benchmarks/bench_epoch.py
 """
 
 import numpy as np
@@ -23,6 +25,19 @@ def test_fastcredit_backprop_epoch(benchmark, mnist_shaped):
     est = fastcredit.BackpropClassifier(**SGD, diagnostics_every=0)
     benchmark.pedantic(est.fit, args=(X, y), rounds=5, iterations=1, warmup_rounds=1)
     record(benchmark, GROUP, "fastcredit BackpropClassifier", reference=True)
+
+
+def test_fastcredit_backprop_epoch_eigen_products(benchmark, mnist_shaped):
+    """The same fit with every product computed by Eigen (FASTCREDIT_GEMM=eigen)."""
+    X, y = mnist_shaped
+    est = fastcredit.BackpropClassifier(**SGD, diagnostics_every=0)
+    before = fastcredit.gemm_backend()
+    fastcredit.set_gemm_backend("eigen")
+    try:
+        benchmark.pedantic(est.fit, args=(X, y), rounds=5, iterations=1, warmup_rounds=1)
+    finally:
+        fastcredit.set_gemm_backend("openblas" if before.startswith("openblas") else "eigen")
+    record(benchmark, GROUP, "fastcredit BackpropClassifier (Eigen products)")
 
 
 def test_fastcredit_backprop_epoch_with_diagnostics(benchmark, mnist_shaped):

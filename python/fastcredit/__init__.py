@@ -6,6 +6,7 @@ from ._core import __version__
 from ._direct_feedback_alignment import DirectFeedbackAlignmentClassifier, DirectFeedbackAlignmentRegressor
 from ._dynamic_inversion import DynamicInversionClassifier, DynamicInversionRegressor
 from ._feedback_alignment import FeedbackAlignmentClassifier, FeedbackAlignmentRegressor
+from ._gemm_backend import _select_at_import, gemm_backend, set_gemm_backend
 from ._kickback import KickbackRegressor
 from ._kolen_pollack import KolenPollackClassifier, KolenPollackRegressor
 from ._perturbation import (
@@ -48,5 +49,9 @@ __all__ = [
     "WeightPerturbationClassifier",
     "WeightPerturbationRegressor",
     "__version__",
+    "gemm_backend",
+    "set_gemm_backend",
     "sweep",
 ]
+
+_select_at_import()

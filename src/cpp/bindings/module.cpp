@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "blas.hpp"
 #include "convert.hpp"
 #include "fastcredit/evaluate.hpp"
 #include "fastcredit/network.hpp"
@@ -169,6 +170,7 @@ PYBIND11_MODULE(_core, m) {
   });
 
   bind_sweep(m);
+  bind_blas(m);
   m.def("rules", [] { return registry().names(); }, "Names of the registered learning rules.");
   m.def(
       "rule_state_specs",

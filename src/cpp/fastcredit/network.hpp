@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fastcredit/activations.hpp"
+#include "fastcredit/gemm.hpp"
 #include "fastcredit/losses.hpp"
 #include "fastcredit/random.hpp"
 #include "fastcredit/types.hpp"
@@ -94,7 +95,7 @@ void forward(const Network<Scalar>& net, Workspace<Scalar>& ws) {
   for (int k = 1; k <= L; ++k) {
     auto a = ws.a(k);
     auto h = ws.h(k);
-    a.noalias() = ws.h(k - 1) * net.coefs[k - 1];
+    multiply(ws.h(k - 1), net.coefs[k - 1], a);
     a.rowwise() += net.intercepts[k - 1].transpose();
     if (k < L)
       activate<Scalar>(net.hidden_activation, a, h);

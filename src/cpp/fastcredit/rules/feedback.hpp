@@ -101,7 +101,7 @@ inline std::vector<StateSpec> layerwise_feedback_specs(const std::vector<Index>&
 template <typename Scalar, typename Feedback>
 void direct_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k, const Eigen::MatrixBase<Feedback>& F) {
   auto d = ws.delta(k);
-  d.noalias() = ws.delta(net.n_layers()) * F.transpose();
+  multiply(ws.delta(net.n_layers()), F.transpose(), d);
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 

@@ -192,7 +192,7 @@ class LayerInverses {
   template <typename Below>
   MatrixMap<Scalar> auxiliary_outputs(const Eigen::MatrixBase<Below>& below) {
     auto z = auxiliary_.view(below.rows(), projection().cols());
-    z.noalias() = below * projection();
+    multiply(below, projection(), z);
     return z;
   }
 
@@ -202,8 +202,8 @@ class LayerInverses {
              Eigen::MatrixBase<Out>& out) const {
     const auto& V = state_.arrays[layout_.coefs(l - 2)];
     const Index n = u.cols();
-    out.noalias() = u * V.topRows(n);
-    if (z != nullptr) out.noalias() += *z * V.bottomRows(V.rows() - n);
+    multiply(u, V.topRows(n), out);
+    if (z != nullptr) multiply(*z, V.bottomRows(V.rows() - n), out, Scalar(1), Scalar(1));
     out.rowwise() += state_.arrays[layout_.intercepts(l - 2)].row(0);
     activate<Scalar>(net.hidden_activation, out, out);
   }
@@ -221,7 +221,7 @@ class LayerInverses {
       fill_standard_normal<Scalar>(rng, x);
       x = below + s * x;
       auto y = forward_.view(B, net.units(l));  // f_l(x)
-      y.noalias() = x * net.coefs[l - 1];
+      multiply(x, net.coefs[l - 1], y);
       y.rowwise() += net.intercepts[l - 1].transpose();
       if (l < L)
         activate<Scalar>(net.hidden_activation, y, y);
@@ -232,8 +232,8 @@ class LayerInverses {
       if (with_z) z.emplace(auxiliary_outputs(x));
       auto a = pre_.view(B, below.cols());
       const auto& V = state_.arrays[layout_.coefs(l - 2)];
-      a.noalias() = y * V.topRows(y.cols());
-      if (with_z) a.noalias() += *z * V.bottomRows(z->cols());
+      multiply(y, V.topRows(y.cols()), a);
+      if (with_z) multiply(*z, V.bottomRows(z->cols()), a, Scalar(1), Scalar(1));
       a.rowwise() += state_.arrays[layout_.intercepts(l - 2)].row(0);
       auto r = out_.view(B, below.cols());
       activate<Scalar>(net.hidden_activation, a, r);
@@ -244,8 +244,8 @@ class LayerInverses {
         d = r - x;
       multiply_by_derivative<Scalar>(net.hidden_activation, a, r, d);
       auto& gV = gradient_coefs_[static_cast<std::size_t>(l - 2)];
-      gV.topRows(y.cols()).noalias() = inv_batch * (y.transpose() * d);
-      if (with_z) gV.bottomRows(z->cols()).noalias() = inv_batch * (z->transpose() * d);
+      multiply(y.transpose(), d, gV.topRows(y.cols()), inv_batch);
+      if (with_z) multiply(z->transpose(), d, gV.bottomRows(z->cols()), inv_batch);
       gradient_intercepts_[static_cast<std::size_t>(l - 2)].noalias() = inv_batch * d.colwise().sum();
     }
   }

@@ -70,7 +70,7 @@ class NodePerturbation : public PerturbationRule {
       if (k == 1) {
         a = ws.a(1);
       } else {
-        a.noalias() = ws_.h(k - 1) * net.coefs[k - 1];
+        multiply(ws_.h(k - 1), net.coefs[k - 1], a);
         a.rowwise() += net.intercepts[k - 1].transpose();
       }
       a += step * xi(k);

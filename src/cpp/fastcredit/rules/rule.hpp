@@ -74,7 +74,7 @@ void gradients_from_deltas(Workspace<Scalar>& ws, Gradients<Scalar>& g) {
   const Scalar inv_batch = Scalar(1) / static_cast<Scalar>(ws.batch());
   for (int l = 0; l < ws.n_layers(); ++l) {
     auto d = ws.delta(l + 1);
-    g.coefs[l].noalias() = inv_batch * (ws.h(l).transpose() * d);
+    multiply(ws.h(l).transpose(), d, g.coefs[l], inv_batch);
     g.intercepts[l].noalias() = inv_batch * d.colwise().sum().transpose();
   }
 }
@@ -85,7 +85,7 @@ template <typename Scalar, typename Feedback>
 void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
                      const Eigen::MatrixBase<Feedback>& F) {
   auto d = ws.delta(k);
-  d.noalias() = ws.delta(k + 1) * F.transpose();
+  multiply(ws.delta(k + 1), F.transpose(), d);
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 
