@@ -29,11 +29,11 @@ template <typename Scalar, typename A, typename H>
 void output_activate(Output out, const Eigen::MatrixBase<A>& a, Eigen::MatrixBase<H>& h) {
   switch (out) {
     case Output::softmax_cross_entropy:
-      for (Index i = 0; i < a.rows(); ++i) {
-        const Scalar top = a.row(i).maxCoeff();
-        h.row(i) = (a.row(i).array() - top).exp().matrix();
-        h.row(i) /= h.row(i).sum();
-      }
+      // exp over the whole batch at once: a row of a few classes would be mostly the
+      // scalar tail of a vectorised exp (~1/5 of a small fit's time went to libm's exp).
+      for (Index i = 0; i < a.rows(); ++i) h.row(i) = a.row(i).array() - a.row(i).maxCoeff();
+      h.array() = h.array().exp();
+      for (Index i = 0; i < a.rows(); ++i) h.row(i) /= h.row(i).sum();
       break;
     case Output::logistic_cross_entropy:
       h.array() = Scalar(1) / (Scalar(1) + (-a.array()).exp());
