@@ -20,10 +20,13 @@ SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_i
 
 
 # ----------------------------------------------------------------------------- NumPy reference
-def di_dynamics(E, layers, B, dt, n_steps, leak, operating=None, f=None):
+def di_dynamics(E, layers, B, dt, n_steps, leak, operating=None, f=None, tol=0.0, count=None):
     """Euler steps from zero (RULES.md): u <- u + dt(-leak u + W r_top - e), then
     r_0 <- r_0 + dt(-r_0 + B u), r_j <- r_j + dt(-r_j + W_j r_{j-1}); the forward terms
-    go through f at the operating points (f(a) - f(a - r)) when `operating` is given."""
+    go through f at the operating points (f(a) - f(a - r)) when `operating` is given.
+    Stops after the step whose velocities (of u and every r) have squared norm at most
+    tol^2 |E|^2 (all rows together: the engine's test for one block of rows); appends the
+    number of steps taken to the list `count` when one is given."""
     u = np.zeros_like(E)
     r = [np.zeros((len(E), C.shape[0])) for C in layers]
 
@@ -33,11 +36,18 @@ def di_dynamics(E, layers, B, dt, n_steps, leak, operating=None, f=None):
         a = operating[j]
         return (f(a) - f(a - r[j])) @ layers[j]
 
-    for _ in range(n_steps):
-        u = u + dt * (-leak * u + through(len(layers) - 1) - E)
-        r[0] = r[0] + dt * (-r[0] + u @ B.T)
-        for j in range(1, len(layers)):
-            r[j] = r[j] + dt * (-r[j] + through(j - 1))
+    for step in range(1, n_steps + 1):
+        velocity = -leak * u + through(len(layers) - 1) - E
+        u = u + dt * velocity
+        squares = np.sum(velocity**2)
+        for j in range(len(layers)):
+            velocity = -r[j] + (u @ B.T if j == 0 else through(j - 1))
+            r[j] = r[j] + dt * velocity
+            squares += np.sum(velocity**2)
+        if squares <= tol**2 * np.sum(E**2):
+            break
+    if count is not None:
+        count.append(step)
     return r
 
 
@@ -183,6 +193,30 @@ def test_one_step_equals_numpy_transcription(inversion, dtype):
     actual = sgd_step_direction(est, X.astype(dtype), y)
     tolerance = 1e-6 if dtype == np.float64 else 2e3 * np.finfo(np.float32).eps
     assert relative_error(actual[0] + actual[1], expected[0] + expected[1]) < tolerance
+
+
+def test_tolerance_stops_the_dynamics_where_numpy_does():
+    """inversion_tol ends the Euler steps once the velocities of u and r are small; the
+    engine's one-layer linear loop measures r's velocity |B u - r| in the narrow layer
+    (feedback_dynamics.hpp), which must stop on the same step as the full-space test."""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((12, 20)), np.arange(12) % 4
+    est = DynamicInversionClassifier(hidden_layer_sizes=(16,), activation="tanh", batch_size=12, random_state=0,
+                                     inversion="dynamic", leak=0.2, dt=0.05, n_steps=5000, inversion_tol=1e-3,
+                                     **SGD)
+    est.partial_fit(X, y, classes=np.unique(y))
+    coefs, intercepts = est.coefs_, est.intercepts_
+    C, B = coefs[1], est.feedback_weights_[0]
+    As, hs = forward(X, coefs, intercepts, "tanh", "softmax")
+    E = hs[-1] - np.eye(4)[y]
+    steps = []
+    stopped = di_dynamics(E, [C], B, 0.05, 5000, 0.2, tol=1e-3, count=steps)[0]
+    assert 10 < steps[0] < 5000
+    for other in (steps[0] - 1, steps[0] + 1):  # a step more or less would show
+        assert relative_error([di_dynamics(E, [C], B, 0.05, other, 0.2)[0]], [stopped]) > 1e-5
+    expected = gradients_from_deltas(hs, [stopped * ACTIVATIONS["tanh"][1](As[0], hs[1]), E])
+    actual = sgd_step_direction(est, X, y)
+    assert relative_error(actual[0] + actual[1], expected[0] + expected[1]) < 1e-9
 
 
 # ----------------------------------------------------------------------------- stability
