@@ -21,8 +21,10 @@ template <typename Scalar>
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  /// param += update(grad) for every block; state[i] holds this optimizer's buffers for block i.
-  virtual void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads) = 0;
+  /// param += update(grad + decay[i] param) for every block i (the L2 penalty's gradient
+  /// added on the fly: one pass over the arrays instead of two); no decay when null.
+  virtual void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads,
+                    const std::vector<Scalar>* decay = nullptr) = 0;
   /// Called at the end of each epoch with the number of samples seen so far.
   virtual void end_epoch(double /*samples_seen*/) {}
   /// No improvement for n_iter_no_change epochs: true to stop, false to go on (after
@@ -45,7 +47,8 @@ class Sgd : public Optimizer<Scalar> {
     this->learning_rate = learning_rate;
   }
 
-  void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads) override {
+  void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads,
+            const std::vector<Scalar>* decay = nullptr) override {
     const Scalar lr(this->learning_rate), mu(momentum_);
     // One pass over parameters, velocities and gradients (an Eigen expression per line
     // would stream the arrays twice; they outgrow the caches of an MNIST-sized net).
@@ -54,17 +57,25 @@ class Sgd : public Optimizer<Scalar> {
       Scalar* v = velocities_[i].data();
       const Scalar* g = grads[i].data();
       const Index size = params[i].size();
-      if (nesterov_) {
-        for (Index j = 0; j < size; ++j) {
-          v[j] = mu * v[j] - lr * g[j];
-          p[j] += mu * v[j] - lr * g[j];
+      const auto update = [&](auto gradient) {
+        if (nesterov_) {
+          for (Index j = 0; j < size; ++j) {
+            const Scalar gj = gradient(j);
+            v[j] = mu * v[j] - lr * gj;
+            p[j] += mu * v[j] - lr * gj;
+          }
+        } else {
+          for (Index j = 0; j < size; ++j) {
+            v[j] = mu * v[j] - lr * gradient(j);
+            p[j] += v[j];
+          }
         }
-      } else {
-        for (Index j = 0; j < size; ++j) {
-          v[j] = mu * v[j] - lr * g[j];
-          p[j] += v[j];
-        }
-      }
+      };
+      const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
+      if (d == Scalar(0))
+        update([&](Index j) { return g[j]; });
+      else
+        update([&](Index j) { return g[j] + d * p[j]; });
     }
   }
 
@@ -100,7 +111,8 @@ class Adam : public Optimizer<Scalar> {
     this->learning_rate = o.number("learning_rate_init", 1e-3);
   }
 
-  void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads) override {
+  void step(std::vector<Flat<Scalar>>& params, const std::vector<Flat<Scalar>>& grads,
+            const std::vector<Scalar>* decay = nullptr) override {
     t_ += 1.0;
     const double lr_t = this->learning_rate * std::sqrt(1.0 - std::pow(beta2_, t_)) /
                         (1.0 - std::pow(beta1_, t_));
@@ -113,11 +125,20 @@ class Adam : public Optimizer<Scalar> {
       Scalar* m = m_[i].data();
       Scalar* v = v_[i].data();
       const Scalar* g = grads[i].data();
-      for (Index j = 0, size = params[i].size(); j < size; ++j) {
-        m[j] = b1 * m[j] + (Scalar(1) - b1) * g[j];
-        v[j] = b2 * v[j] + (Scalar(1) - b2) * g[j] * g[j];
-        p[j] -= lr * m[j] / (std::sqrt(v[j]) + eps);
-      }
+      const Index size = params[i].size();
+      const auto update = [&](auto gradient) {
+        for (Index j = 0; j < size; ++j) {
+          const Scalar gj = gradient(j);
+          m[j] = b1 * m[j] + (Scalar(1) - b1) * gj;
+          v[j] = b2 * v[j] + (Scalar(1) - b2) * gj * gj;
+          p[j] -= lr * m[j] / (std::sqrt(v[j]) + eps);
+        }
+      };
+      const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
+      if (d == Scalar(0))
+        update([&](Index j) { return g[j]; });
+      else
+        update([&](Index j) { return g[j] + d * p[j]; });
     }
   }
 

@@ -181,6 +181,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
   std::iota(order.begin(), order.end(), Index(0));
   TrainResult result;
   const Scalar alpha(cfg.alpha);
+  std::vector<Scalar> block_decay(params.size(), Scalar(0));  // weights only, not intercepts
 
   for (long it = 0; it < cfg.max_iter; ++it) {
     if (cfg.shuffle) rng.shuffle(order);
@@ -216,11 +217,9 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
       ws.delta(L) = ws.h(L) - y;
       StepContext<Scalar> ctx{y, rng, optimizer->learning_rate};
       rule.backward(net, ws, ctx, grads);
-      if (cfg.alpha > 0.0) {
-        const Scalar decay = alpha / static_cast<Scalar>(rows);
-        for (int l = 0; l < L; ++l) grads.coefs[l] += decay * net.coefs[l];
-      }
-      optimizer->step(params, grad_blocks);
+      // L2: the gradient of 0.5 alpha |W|^2 / B, added by the optimizer as it steps.
+      for (int l = 0; l < L; ++l) block_decay[static_cast<std::size_t>(l)] = alpha / static_cast<Scalar>(rows);
+      optimizer->step(params, grad_blocks, &block_decay);
       if (!all_finite(params)) return diverged();
       rule.after_step(net, ws, ctx, grads);
 
