@@ -92,3 +92,25 @@ def test_environment_variable_selects_eigen():
         env=env, capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "eigen"
+
+
+def test_without_openblas_the_engine_uses_eigen():
+    """A missing scipy-openblas32 (installed with --no-deps, an unsupported platform) is
+    not an error: fastcredit imports quietly, fits with Eigen, and says so."""
+    code = (
+        "import sys, warnings; sys.modules['scipy_openblas32'] = None\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('error')\n"
+        "    import numpy as np, fastcredit\n"
+        "warnings.simplefilter('ignore')\n"
+        "X = np.random.default_rng(0).random((40, 5)); y = np.arange(40) % 2\n"
+        "est = fastcredit.BackpropClassifier(hidden_layer_sizes=(8,), max_iter=50).fit(X, y)\n"
+        "print(fastcredit.gemm_backend(), est.score(X, y) > 0.5)\n"
+        "try:\n"
+        "    fastcredit.set_gemm_backend('openblas')\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "eigen True"
+    assert out[1].startswith("refused: OpenBLAS is unavailable") and "scipy-openblas32" in out[1]
