@@ -1,63 +1,14 @@
-"""Target propagation (RULES.md, "Target propagation") written out again in NumPy, and the
-engine's documented noise generator, for the reference tests. Imports nothing of fastcredit.
+"""Target propagation (RULES.md, "Target propagation") written out again in NumPy, for the
+reference tests. Imports nothing of fastcredit: the noise comes from the caller's `rng`
+(anything with `standard_normal(shape)`).
 
 Layout as in scikit-learn: coefs[l] has shape (n_l, n_{l+1}); the inverse of layer l
 (l = 2..top) is inverse_coefs[l - 2] of shape (n_l [+ n_z], n_{l-1}).
 """
 
-import math
-
 import numpy as np
 
 from _reference import ACTIVATIONS, forward, gradients_from_deltas, output
-
-_MASK = (1 << 64) - 1
-
-
-class Xoshiro256:
-    """xoshiro256** seeded by splitmix64, and Box-Muller pairs: the noise the engine draws
-    (random.hpp; layer_inverses.hpp, fill_standard_normal)."""
-
-    def __init__(self, seed):
-        self.s = []
-        x = seed
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & _MASK
-            z = x
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-            self.s.append(z ^ (z >> 31))
-
-    @staticmethod
-    def _rotl(x, k):
-        return ((x << k) | (x >> (64 - k))) & _MASK
-
-    def next(self):
-        s = self.s
-        result = (self._rotl((s[1] * 5) & _MASK, 7) * 9) & _MASK
-        t = (s[1] << 17) & _MASK
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = self._rotl(s[3], 45)
-        return result
-
-    def uniform(self):
-        return (self.next() >> 11) * 2.0**-53
-
-    def standard_normal(self, shape):
-        n = int(np.prod(shape))
-        out = np.empty(n)
-        for i in range(0, n, 2):
-            u1, u2 = 1.0 - self.uniform(), self.uniform()
-            r, t = math.sqrt(-2.0 * math.log(u1)), 6.283185307179586 * u2
-            out[i] = r * math.cos(t)
-            if i + 1 < n:
-                out[i + 1] = r * math.sin(t)
-        return out.reshape(shape)
-
 
 def inverse(activation, V, c, u, z=None):
     """g_l(u) = f(u V + c), or f(u V_o + z V_z + c) with auxiliary outputs z."""

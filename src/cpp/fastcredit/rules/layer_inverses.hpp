@@ -12,10 +12,9 @@
 /// per sample, batch-averaged. Layout as the forward weights: V_l is stored as
 /// (n_l [+ n_z]) x n_{l-1}, so that a row-major batch maps back as `U V_l + c_l`.
 ///
-/// The noise is drawn from the fit's random stream, inverse by inverse (l ascending), each
-/// batch x n_{l-1} matrix row-major, by Box-Muller: two uniforms u1, u2 give
-/// `sqrt(-2 log(1 - u1)) cos(2 pi u2)` then `... sin(2 pi u2)` (see `fill_standard_normal`),
-/// so that a test can regenerate it exactly.
+/// The noise is drawn from the fit's random stream, inverse by inverse (l ascending), one
+/// NormalNoise fill (noise.hpp) per batch x n_{l-1} matrix, row-major, so that a test can
+/// regenerate it exactly (`_core.normal_noise`).
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -26,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "fastcredit/noise.hpp"
 #include "fastcredit/optimizers.hpp"
 #include "fastcredit/rules/rule.hpp"
 
@@ -46,19 +46,6 @@ class Scratch {
  private:
   Vector<Scalar> storage_;
 };
-
-/// Fills a contiguous matrix with N(0, 1) draws, row-major, two per pair of uniforms.
-template <typename Scalar, typename M>
-void fill_standard_normal(Rng& rng, M& m) {
-  Scalar* p = m.data();
-  const Index n = m.size();
-  for (Index i = 0; i < n; i += 2) {
-    const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-    const double r = std::sqrt(-2.0 * std::log(u1)), t = 6.283185307179586 * u2;
-    p[i] = static_cast<Scalar>(r * std::cos(t));
-    if (i + 1 < n) p[i + 1] = static_cast<Scalar>(r * std::sin(t));
-  }
-}
 
 /// Where each array of the inverses lives in the rule's state (`specs` gives the order).
 struct InverseLayout {
@@ -144,6 +131,7 @@ class LayerInverses {
     optimizer_->learning_rate = learning_rate;
     widest_ = widest;
     for (auto* s : {&noisy_, &forward_, &auxiliary_, &pre_, &out_, &error_}) s->reserve(max_batch * widest);
+    noise_.reserve(max_batch * widest);
   }
 
   /// The widest array dimension of the inverses (for callers' batch buffers).
@@ -218,7 +206,7 @@ class LayerInverses {
     for (int l = 2; l <= top(); ++l) {
       const auto below = ws.h(l - 1);
       auto x = noisy_.view(B, below.cols());
-      fill_standard_normal<Scalar>(rng, x);
+      noise_.fill(rng, x.data(), x.size());
       x = below + s * x;
       auto y = forward_.view(B, net.units(l));  // f_l(x)
       multiply(x, net.coefs[l - 1], y);
@@ -284,6 +272,7 @@ class LayerInverses {
   double steps_ = 0.0;  // Adam's step count, mirrored in the state array
   std::unique_ptr<Optimizer<Scalar>> optimizer_;
   Scratch<Scalar> noisy_, forward_, auxiliary_, pre_, out_, error_;
+  NormalNoise<Scalar> noise_;
 };
 
 }  // namespace fastcredit
