@@ -33,6 +33,16 @@ class Optimizer {
   double learning_rate = 0.0;
 };
 
+/// Runs `update(gradient)` over one block, where gradient(j) is g[j], plus d p[j] when the
+/// block decays (d != 0): the L2 term joins the optimizer's own pass over the arrays.
+template <typename Scalar, typename Update>
+void with_decayed_gradient(const Scalar* g, const Scalar* p, Scalar d, Update update) {
+  if (d == Scalar(0))
+    update([g](Index j) { return g[j]; });
+  else
+    update([g, p, d](Index j) { return g[j] + d * p[j]; });
+}
+
 /// Momentum SGD: v = mu v - lr g; Nesterov: p += mu v - lr g, else p += v.
 template <typename Scalar>
 class Sgd : public Optimizer<Scalar> {
@@ -71,11 +81,7 @@ class Sgd : public Optimizer<Scalar> {
           }
         }
       };
-      const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
-      if (d == Scalar(0))
-        update([&](Index j) { return g[j]; });
-      else
-        update([&](Index j) { return g[j] + d * p[j]; });
+      with_decayed_gradient(g, p, decay != nullptr ? (*decay)[i] : Scalar(0), update);
     }
   }
 
@@ -134,11 +140,7 @@ class Adam : public Optimizer<Scalar> {
           p[j] -= lr * m[j] / (std::sqrt(v[j]) + eps);
         }
       };
-      const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
-      if (d == Scalar(0))
-        update([&](Index j) { return g[j]; });
-      else
-        update([&](Index j) { return g[j] + d * p[j]; });
+      with_decayed_gradient(g, p, decay != nullptr ? (*decay)[i] : Scalar(0), update);
     }
   }
 
