@@ -5,8 +5,9 @@ The paper's setting (RULES.md, "Dynamic inversion"; the authors' mnist_classific
 standard deviation, batch 1, 15 epochs, plain SGD with learning rate 1e-3 and weight decay
 1e-6 per step (here L2 ``alpha = 1e-6 / lr`` so that the per-step decay is the same),
 feedback ``B = -W^T`` at initialisation. Models: backprop, NDI without leak and with leak
-0.01 (the paper's NDI and NDI-2), and DI (the dynamics, 50 Euler steps of 0.2, which the
-authors could not afford on MNIST). Differences from the authors' script: Glorot
+0.01 (the paper's NDI and NDI-2), DI (the dynamics, 50 Euler steps of 0.2, which the
+authors could not afford on MNIST) and nonlinear DI (the same dynamics through tanh; with
+one hidden layer single-loop DI is the same loop). Differences from the authors' script: Glorot
 initialisation instead of uniform(-0.01, 0.01); the loss is the mean cross-entropy.
 
 Run (MNIST from FASTCREDIT_DATA or downloaded):
@@ -29,6 +30,7 @@ MODELS = {
     "NDI": (fastcredit.DynamicInversionClassifier, dict(inversion="direct", leak=0.0)),
     "NDI-2": (fastcredit.DynamicInversionClassifier, dict(inversion="direct", leak=0.01)),
     "DI": (fastcredit.DynamicInversionClassifier, dict(inversion="dynamic", leak=0.0, n_steps=50, dt=0.2)),
+    "NLDI": (fastcredit.DynamicInversionClassifier, dict(inversion="nonlinear", leak=0.0, n_steps=50, dt=0.2)),
 }
 
 

@@ -39,9 +39,9 @@ _RULE_PARAMETERS = """
         (DI), 'direct' solves their steady state (NDI, one factorisation per layer and
         batch), 'nonlinear' runs them through the nonlinearity, 'single_loop' runs one
         loop from the output error to the first hidden layer (SLDI). The last two invert
-        the error through f itself: an error larger than a saturating layer can produce
-        has no steady state (r keeps growing with ``n_steps``), so they suit small errors
-        (regression, as in the paper); on digits they reach about 82 % against DI's 96 %.
+        the error through f itself: r is the change of a layer's pre-activation that
+        removes the error above, and the layer learns towards the target
+        ``f(a - r)`` (see Notes).
     leak : float, default=0.0
         Leak ``alpha`` of the controller; the steady state is
         ``B (W B - leak I)^{-1} e``. Expanding layers need ``leak > 0``.
@@ -87,8 +87,18 @@ _NOTES = r"""
     Then :math:`\delta_{l-1} = r \odot f'(a_{l-1})` and the weights learn as in backprop
     (RULES.md, "Dynamic inversion"). The dynamics converge iff every eigenvalue of
     :math:`[[-I, B], [W, -\alpha I]]` has a negative real part; the check uses the
-    eigenvalues of the small product :math:`W B` only. The nonlinear and single-loop
-    variants run the inversion through :math:`f` at the forward pass's operating point.
+    eigenvalues of the small product :math:`W B` only.
+
+    The nonlinear and single-loop variants run the inversion through :math:`f` at the
+    forward pass's operating point (:math:`W_l (f(a_{l-1}) - f(a_{l-1} - r))` in place of
+    :math:`W_l r`), so :math:`r` is the pre-activation change of layer :math:`l-1` that
+    removes :math:`e_l` and :math:`\hat h_{l-1} = f(a_{l-1} - r)` is that layer's target.
+    The layer learns with the local loss :math:`\tfrac12 \|h_{l-1} - \hat h_{l-1}\|^2`,
+    :math:`\delta_{l-1} = (h_{l-1} - \hat h_{l-1}) \odot f'(a_{l-1})`, as in target
+    propagation (for small :math:`r` it is :math:`r \odot f'(a_{l-1})^2`). Unlike
+    :math:`r` itself it stays bounded when an error asks a saturating unit for more than
+    its range, where the dynamics have no steady state and :math:`r` keeps growing with
+    ``n_steps``; taking :math:`r` as the delta learnt digits to only about 82 %.
 
     References
     ----------

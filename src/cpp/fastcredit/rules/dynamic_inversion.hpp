@@ -6,10 +6,12 @@
 /// - `inversion="dynamic"` (DI): the Euler dynamics of feedback_dynamics.hpp, layer by
 ///   layer from the top; d_{l-1} = r * f'(a_{l-1}).
 /// - `"direct"` (NDI): the steady state by one factorisation per layer and batch.
-/// - `"nonlinear"`: the dynamics through the nonlinearity, d_{l-1} = r.
+/// - `"nonlinear"`: the dynamics through the nonlinearity: r is the pre-activation change
+///   of layer l-1 that produces the error, hat h_{l-1} = f(a_{l-1} - r) its target, and
+///   d_{l-1} = (h_{l-1} - hat h_{l-1}) * f'(a_{l-1}) (target_to_delta below).
 /// - `"single_loop"` (SLDI): one loop from the output error to the first hidden layer
 ///   through one B (n_1 x n_L), the hidden layers between following their forward
-///   dynamics; d_l = r_l for every hidden layer.
+///   dynamics; every hidden layer's r_l becomes its delta as for "nonlinear".
 ///
 /// Stability (loop_stability.hpp) is checked at init, every `stability_check_every`
 /// batches and whenever the dynamics diverge. When violated, `on_unstable="repair"` blends
@@ -132,6 +134,9 @@ struct DynamicInversion : RuleDefaults {
         multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
       }
     }
+    // Every loop below has read its error r_top: the targets can become deltas now.
+    if (p_.dynamics.through_nonlinearity)
+      for (int k = 1; k < L; ++k) target_to_delta(net, ws, k);
     gradients_from_deltas(ws, g);
   }
 
@@ -162,6 +167,20 @@ struct DynamicInversion : RuleDefaults {
   }
 
  private:
+  /// Through the nonlinearity, r_k in ws.delta(k) is the change of layer k's
+  /// pre-activation that the loop asks for: the target is hat h_k = f(a_k - r_k), and the
+  /// layer learns with the local loss 0.5 ||h_k - hat h_k||^2 as in target propagation,
+  /// d_k = (h_k - f(a_k - r_k)) * f'(a_k), r * f'(a_k)^2 for small r. Unlike r itself it
+  /// stays bounded when the target lies beyond a saturating unit's range (where the
+  /// dynamics have no steady state and r grows with every step).
+  static void target_to_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k) {
+    auto d = ws.delta(k);
+    d = ws.a(k) - d;
+    activate<Scalar>(net.hidden_activation, d, d);
+    d = ws.h(k) - d;
+    multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
+  }
+
   int bottom(int i) const { return p_.inversion == Inversion::single_loop ? 1 : i + 1; }
   int top_of(int i, int L) const { return p_.inversion == Inversion::single_loop ? L : i + 2; }
 
