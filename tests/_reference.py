@@ -6,6 +6,10 @@ Layout as in scikit-learn: coefs[l] has shape (n_l, n_{l+1}) (that is W_{l+1}^T)
 
 import numpy as np
 
+# Plain SGD, no momentum, decay or shuffling: one partial_fit on one batch is one step
+# along the rule's direction, as the transcriptions assume.
+SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
+
 ACTIVATIONS = {
     "identity": (lambda a: a, lambda a, h: np.ones_like(a)),
     "relu": (lambda a: np.maximum(a, 0), lambda a, h: (a > 0).astype(a.dtype)),

@@ -6,10 +6,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from _reference import backprop, loss, random_problem, relative_error, set_weights, sgd_step_direction
+from _reference import SGD, backprop, loss, random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import BackpropClassifier, BackpropRegressor
-
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "softplus", "leaky_relu", "identity"])

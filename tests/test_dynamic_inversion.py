@@ -13,10 +13,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from _reference import ACTIVATIONS, forward, gradients_from_deltas, relative_error, sgd_step_direction
+from _reference import ACTIVATIONS, SGD, forward, gradients_from_deltas, relative_error, sgd_step_direction
 from fastcredit import BackpropClassifier, DynamicInversionClassifier, DynamicInversionRegressor
-
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 
 
 # ----------------------------------------------------------------------------- NumPy reference

@@ -20,7 +20,7 @@ from _feedback_reference import (
     kolen_pollack_step,
     sign_symmetric_feedback,
 )
-from _reference import random_problem, relative_error, set_weights, sgd_step_direction
+from _reference import SGD, random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import (
     BackpropClassifier,
     DirectFeedbackAlignmentClassifier,
@@ -50,7 +50,6 @@ CASES = [
     ("ss", {"feedback_magnitude": "random", "feedback_init": "normal"}),
     ("kp", {"decay": 0.01}),
 ]
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,8 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import KFold
 
-from _reference import backprop, forward, gradients_from_deltas, relative_error, set_weights, sgd_step_direction
+from _reference import SGD, backprop, forward, gradients_from_deltas, relative_error, set_weights, sgd_step_direction
 from fastcredit import BackpropRegressor, KickbackRegressor
-
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 
 
 def kickback(X, y, coefs, intercepts, signs):

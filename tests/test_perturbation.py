@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from _reference import (
     ACTIVATIONS,
+    SGD,
     backprop,
     forward,
     gradients_from_deltas,
@@ -36,7 +37,6 @@ from fastcredit import (
     _core,
 )
 
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 ESTIMATORS = {
     ("wp", "classifier"): WeightPerturbationClassifier,
     ("wp", "regressor"): WeightPerturbationRegressor,

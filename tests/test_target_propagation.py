@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from _reference import relative_error, set_weights
+from _reference import SGD, relative_error, set_weights
 from _target_propagation_reference import sgd_step
 from fastcredit import (
     AuxiliaryOutputSDTPClassifier,
@@ -20,7 +20,6 @@ from fastcredit import (
 from fastcredit import _core
 from fastcredit._base import _SEED_BOUND
 
-SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 VARIANTS = {
     "dtp": (DifferenceTargetPropagationClassifier, dict(target_step=0.3)),
     "dtp-regressor": (DifferenceTargetPropagationRegressor, dict(target_step=0.3)),
