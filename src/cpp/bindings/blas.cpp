@@ -37,8 +37,8 @@ void* find_symbol(void* handle, const std::string& name) {
 }
 #endif
 
-/// Opens the library at `path` (once; never closed), pins it to one thread (a fit is one
-/// core's work; sweeps run many fits side by side) and makes it the engine's GEMM.
+/// Opens the library at `path` (never closed) and pins it to one thread (a fit is one
+/// core's work; sweeps run many fits side by side); use_blas(true) makes it the engine's GEMM.
 std::string load_blas(const std::string& path) {
 #ifdef FASTCREDIT_HAS_DLOPEN
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -54,8 +54,6 @@ std::string load_blas(const std::string& path) {
   if (auto core = reinterpret_cast<const char* (*)()>(find_symbol(handle, "openblas_get_corename")))
     description += std::string(" (kernels: ") + core() + ")";
   loaded() = {sgemm, dgemm, description};
-  BlasBackend<float>::gemm = sgemm;
-  BlasBackend<double>::gemm = dgemm;
   return description;
 #else
   (void)path;
@@ -74,8 +72,8 @@ void use_blas(bool enabled) {
 
 void bind_blas(py::module_& m) {
   m.def("load_blas", &load_blas, py::arg("path"),
-        "Open an OpenBLAS shared library and route the engine's large products through it "
-        "(single-threaded). Returns its configuration string.");
+        "Open an OpenBLAS shared library (single-threaded) for use_blas(True). Returns its "
+        "configuration string.");
   m.def("use_blas", &use_blas, py::arg("enabled"),
         "Route large products through the loaded BLAS (True) or compute them all with Eigen (False).");
   m.def(
