@@ -33,10 +33,13 @@ class Optimizer {
   double learning_rate = 0.0;
 };
 
-/// Runs `update(gradient)` over one block, where gradient(j) is g[j], plus d p[j] when the
-/// block decays (d != 0): the L2 term joins the optimizer's own pass over the arrays.
+/// Runs `update(gradient)` over block i, where gradient(j) is g[j], plus d p[j] when the
+/// block decays (d = (*decay)[i] != 0): the L2 term joins the optimizer's own pass over
+/// the arrays.
 template <typename Scalar, typename Update>
-void with_decayed_gradient(const Scalar* g, const Scalar* p, Scalar d, Update update) {
+void with_decayed_gradient(const Scalar* g, const Scalar* p, const std::vector<Scalar>* decay, std::size_t i,
+                           Update update) {
+  const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
   if (d == Scalar(0))
     update([g](Index j) { return g[j]; });
   else
@@ -81,7 +84,7 @@ class Sgd : public Optimizer<Scalar> {
           }
         }
       };
-      with_decayed_gradient(g, p, decay != nullptr ? (*decay)[i] : Scalar(0), update);
+      with_decayed_gradient(g, p, decay, i, update);
     }
   }
 
@@ -140,7 +143,7 @@ class Adam : public Optimizer<Scalar> {
           p[j] -= lr * m[j] / (std::sqrt(v[j]) + eps);
         }
       };
-      with_decayed_gradient(g, p, decay != nullptr ? (*decay)[i] : Scalar(0), update);
+      with_decayed_gradient(g, p, decay, i, update);
     }
   }
 
