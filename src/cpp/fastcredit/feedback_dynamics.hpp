@@ -50,15 +50,17 @@ struct DynamicsResult {
 template <typename Scalar>
 class FeedbackDynamics {
  public:
-  /// Grows (never shrinks) the buffers; a fit's batch loop calls it with the same sizes,
-  /// so only its first batch (and the first probe) allocates.
-  void reserve(Index batch, Index width) {
+  /// Grows (never shrinks) the buffers: `width` for the states the steps sweep over,
+  /// `reduced_width` for the narrow-layer state s of the reduced loop (0: none); a fit's
+  /// batch loop calls it with the same sizes, so only its first batch (and the first
+  /// probe) allocates.
+  void reserve(Index batch, Index width, Index reduced_width = 0) {
+    if (batch * reduced_width > static_cast<Index>(reduced_.size())) reduced_.resize(batch * reduced_width);
     const Index size = batch * width;
     if (size <= static_cast<Index>(u_.size())) return;
     u_.resize(size);
     velocity_.resize(size);
     scratch_.resize(size);
-    reduced_.resize(size);
   }
 
   /// Runs the loop from zero; leaves r_j in ws.delta(bottom + j). Samples are independent,
@@ -78,7 +80,7 @@ class FeedbackDynamics {
     Index widest = 0;  // of the states the steps sweep over
     for (int k = reduced ? top : bottom; k <= top; ++k) widest = std::max(widest, net.units(k));
     const Index block = std::max<Index>(1, std::min<Index>(batch, std::max<Index>(8, kBlockElements / widest)));
-    reserve(block, widest);
+    reserve(block, widest, reduced ? n_top : 0);
     const Scalar dt(s.dt), leak(s.leak);
     const double tol_squared = s.tol * s.tol;
     if (reduced) {
@@ -95,8 +97,8 @@ class FeedbackDynamics {
       auto u = view(u_, n, n_top);
       u.setZero();
       for (int k = bottom; k < top; ++k) rows(ws.delta(k), first, n).setZero();
-      auto state = view(reduced_, n, n_top);  // s
-      if (reduced) state.setZero();
+      auto state = view(reduced_, reduced ? n : 0, n_top);  // s (empty unless reduced)
+      state.setZero();
       const double block_error = static_cast<double>(e.squaredNorm());
       error_squares += block_error;
       double block_squares = 0.0;
