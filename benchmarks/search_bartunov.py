@@ -25,18 +25,19 @@ from fastcredit.datasets import load_mnist  # noqa: E402
 
 from reproduce_bartunov import _NET, CONFIGS  # noqa: E402
 
-# Log-uniform ranges; target_step only for DTP.
+# Log-uniform ranges. target_step is DTP's gradient step or (S)DTP's step of the output's
+# target towards the label, which the search found needs to be small (about 1e-2).
 RANGES = {
     "learning_rate_init": (1e-4, 3e-3),
     "inverse_learning_rate": (1e-4, 1e-2),
     "inverse_noise_std": (1e-2, 0.5),
-    "target_step": (1e-2, 1.0),
 }
+TARGET_STEP = {"dtp": (1e-2, 1.0), "sdtp": (1e-3, 1.0), "aosdtp": (1e-3, 1.0)}
 
 
 def _sample(rule, rng):
-    names = [n for n in RANGES if n != "target_step" or rule.startswith("dtp")]
-    return {n: float(np.exp(rng.uniform(*np.log(RANGES[n])))) for n in names}
+    ranges = dict(RANGES, target_step=TARGET_STEP[rule.split("-")[0]])
+    return {n: float(np.exp(rng.uniform(*np.log(r)))) for n, r in ranges.items()}
 
 
 def _run(rule, configs, X, y, validation, epochs, n_jobs):

@@ -34,7 +34,8 @@ def forward_direction(X, Y, coefs, intercepts, inv_coefs, inv_intercepts, projec
         targets[L - 1] = hs[L - 1] - beta * (e @ coefs[L - 1].T)
     else:
         z = hs[L - 1] @ projection if projection is not None else None
-        targets[L - 1] = hs[L - 1] - g(L, hs[L], z) + g(L, Y, z)
+        output_target = Y if beta is None else hs[L] + beta * (Y - hs[L])
+        targets[L - 1] = hs[L - 1] - g(L, hs[L], z) + g(L, output_target, z)
     for l in range(L - 2, 0, -1):
         targets[l] = hs[l] - g(l + 1, hs[l + 1]) + g(l + 1, targets[l + 1])
     deltas = [(hs[l] - targets[l]) * f_prime(As[l - 1], hs[l]) for l in range(1, L)] + [e]

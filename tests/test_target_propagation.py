@@ -24,7 +24,9 @@ VARIANTS = {
     "dtp": (DifferenceTargetPropagationClassifier, dict(target_step=0.3)),
     "dtp-regressor": (DifferenceTargetPropagationRegressor, dict(target_step=0.3)),
     "sdtp": (SimplifiedDTPClassifier, {}),
+    "sdtp-partial-step": (SimplifiedDTPClassifier, dict(target_step=0.2)),
     "aosdtp": (AuxiliaryOutputSDTPClassifier, dict(auxiliary_output_size=4)),
+    "aosdtp-partial-step": (AuxiliaryOutputSDTPClassifier, dict(auxiliary_output_size=4, target_step=0.2)),
 }
 CLASSIFIERS = [DifferenceTargetPropagationClassifier, SimplifiedDTPClassifier, AuxiliaryOutputSDTPClassifier]
 
@@ -169,6 +171,8 @@ def test_pickled_state_continues_identically(cls):
         (DifferenceTargetPropagationClassifier, dict(inverse_learning_rate=0.0)),
         (SimplifiedDTPClassifier, dict(inverse_noise_std=-0.1)),
         (SimplifiedDTPClassifier, dict(schedule="sequential")),
+        (SimplifiedDTPClassifier, dict(target_step=1.5)),
+        (AuxiliaryOutputSDTPClassifier, dict(target_step=0.0)),
         (AuxiliaryOutputSDTPClassifier, dict(auxiliary_output_size=0)),
         (AuxiliaryOutputSDTPClassifier, dict(auxiliary_output_size=2.5)),
     ],

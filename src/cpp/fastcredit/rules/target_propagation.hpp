@@ -11,7 +11,11 @@
 ///   beta = `target_step`; inverses g_2..g_{L-1}, noise-preserving inverse loss.
 /// - SDTP (`TopTarget::label`): no gradient anywhere: `hat h_L = y` (the loss minimiser:
 ///   the one-hot label) and `hat h_{L-1} = h_{L-1} - g_L(h_L) + g_L(y)`; inverses
-///   g_2..g_L, denoising inverse loss.
+///   g_2..g_L, denoising inverse loss. With `target_step` beta < 1 the output's target
+///   only moves part of the way to the label, `hat h_L = h_L + beta (y - h_L)` (beta = 1
+///   is RULES.md's SDTP). A learned g_L maps each label to its class's typical h_{L-1}, so
+///   `g_L(y) - g_L(h_L)` is as large as h_{L-1} itself and saturates the inverses below;
+///   a small beta keeps the targets in their near-linear range, as DTP's beta does.
 /// - AO-SDTP: SDTP with `auxiliary_output_size` > 0: the output is augmented to [o, z],
 ///   `z = R h_{L-1}` fixed and random, and `hat h_{L-1} = h_{L-1} - g_L(o, z) + g_L(y, z)`.
 ///
@@ -49,7 +53,7 @@ class TargetPropagation : public RuleDefaults {
     Options options;  // the optimizer's settings, shared with the inverses
 
     explicit Params(const Options& o)
-        : target_step(o.number("target_step", 0.1)),
+        : target_step(o.number("target_step", Top == TopTarget::label ? 1.0 : 0.1)),
           inverse_learning_rate(o.number("inverse_learning_rate", 1e-3)),
           inverse_noise_std(o.number("inverse_noise_std", 0.1)),
           alternating(o.string("schedule", "alternating") == "alternating"),
@@ -60,6 +64,8 @@ class TargetPropagation : public RuleDefaults {
       if (schedule != "parallel" && schedule != "alternating")
         throw InvalidArgument("schedule must be 'parallel' or 'alternating'");
       if (!(target_step > 0.0)) throw InvalidArgument("target_step must be > 0");
+      if (Top == TopTarget::label && target_step > 1.0)
+        throw InvalidArgument("target_step must be <= 1: the output's target lies between h_L and the label");
       if (!(inverse_learning_rate > 0.0)) throw InvalidArgument("inverse_learning_rate must be > 0");
       if (!(inverse_noise_std >= 0.0)) throw InvalidArgument("inverse_noise_std must be >= 0");
       if (auxiliary_output_size < 0) throw InvalidArgument("auxiliary_output_size must be >= 0");
@@ -75,6 +81,7 @@ class TargetPropagation : public RuleDefaults {
       : p_(p), inverses_(state, p.options, p.inverse_learning_rate, p.max_batch) {
     targets_.reserve(p.max_batch * inverses_.widest());
     activities_.reserve(p.max_batch * inverses_.widest());
+    output_targets_.reserve(p.max_batch * inverses_.widest());
   }
 
   void init_state(const Network<Scalar>& net, Rng& rng) { inverses_.initialize(net, rng); }
@@ -91,8 +98,13 @@ class TargetPropagation : public RuleDefaults {
       if constexpr (Top == TopTarget::gradient_step) {
         top.noalias() = ws.delta(L) * net.coefs[L - 1].transpose();  // dLoss/dh_{L-1}
         top = ws.h(L - 1) - Scalar(p_.target_step) * top;
-      } else {
+      } else if (p_.target_step == 1.0) {
         difference_target(net, ws, L, ctx.targets, top);
+      } else {
+        // hat h_L = h_L + beta (y - h_L) = h_L - beta e, with ws.delta(L) = e = h_L - y.
+        auto output_target = output_targets_.view(ws.batch(), net.units(L));
+        output_target = ws.h(L) - Scalar(p_.target_step) * ws.delta(L);
+        difference_target(net, ws, L, output_target, top);
       }
       for (int l = L - 2; l >= 1; --l) {
         auto target = ws.delta(l);
@@ -154,7 +166,7 @@ class TargetPropagation : public RuleDefaults {
 
   Params p_;
   LayerInverses<Scalar> inverses_;
-  Scratch<Scalar> targets_, activities_;
+  Scratch<Scalar> targets_, activities_, output_targets_;
 };
 
 template <typename Scalar>
