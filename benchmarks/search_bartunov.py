@@ -36,7 +36,8 @@ TARGET_STEP = {"dtp": (1e-2, 1.0), "sdtp": (1e-3, 1.0), "aosdtp": (1e-3, 1.0)}
 
 
 def _sample(rule, rng):
-    ranges = dict(RANGES, target_step=TARGET_STEP[rule.split("-")[0]])
+    step = TARGET_STEP.get(rule.removesuffix("-parallel"))  # none for sdtp-label: the label itself
+    ranges = dict(RANGES, target_step=step) if step else RANGES
     return {n: float(np.exp(rng.uniform(*np.log(r)))) for n, r in ranges.items()}
 
 
