@@ -8,7 +8,7 @@
 /// - `"direct"` (NDI): the steady state by one factorisation per layer and batch.
 /// - `"nonlinear"`: the dynamics through the nonlinearity: r is the pre-activation change
 ///   of layer l-1 that produces the error, hat h_{l-1} = f(a_{l-1} - r) its target, and
-///   d_{l-1} = (h_{l-1} - hat h_{l-1}) * f'(a_{l-1}) (target_to_delta below).
+///   d_{l-1} = (h_{l-1} - hat h_{l-1}) * f'(a_{l-1}) (delta_from_inverted_error below).
 /// - `"single_loop"` (SLDI): one loop from the output error to the first hidden layer
 ///   through one B (n_1 x n_L), the hidden layers between following their forward
 ///   dynamics; every hidden layer's r_l becomes its delta as for "nonlinear".
@@ -136,7 +136,7 @@ struct DynamicInversion : RuleDefaults {
     }
     // Every loop below has read its error r_top: the targets can become deltas now.
     if (p_.dynamics.through_nonlinearity)
-      for (int k = 1; k < L; ++k) target_to_delta(net, ws, k);
+      for (int k = 1; k < L; ++k) delta_from_inverted_error(net, ws, k);
     gradients_from_deltas(ws, g);
   }
 
@@ -173,12 +173,11 @@ struct DynamicInversion : RuleDefaults {
   /// d_k = (h_k - f(a_k - r_k)) * f'(a_k), r * f'(a_k)^2 for small r. Unlike r itself it
   /// stays bounded when the target lies beyond a saturating unit's range (where the
   /// dynamics have no steady state and r grows with every step).
-  static void target_to_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k) {
+  static void delta_from_inverted_error(const Network<Scalar>& net, Workspace<Scalar>& ws, int k) {
     auto d = ws.delta(k);
     d = ws.a(k) - d;
-    activate<Scalar>(net.hidden_activation, d, d);
-    d = ws.h(k) - d;
-    multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
+    activate<Scalar>(net.hidden_activation, d, d);  // hat h_k
+    delta_from_target(net, ws, k);
   }
 
   int bottom(int i) const { return p_.inversion == Inversion::single_loop ? 1 : i + 1; }

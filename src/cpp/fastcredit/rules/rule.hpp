@@ -1,5 +1,5 @@
 // What every learning rule shares: the gradients it fills, the state it may keep between
-// steps, the per-step context, and the two building blocks of delta-based rules.
+// steps, the per-step context, and the building blocks of delta-based rules.
 //
 // A rule is a class template `Rule<Scalar>` with
 //   static constexpr const char* name;
@@ -86,6 +86,16 @@ void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
                      const Eigen::MatrixBase<Feedback>& F) {
   auto d = ws.delta(k);
   multiply(ws.delta(k + 1), F.transpose(), d);
+  multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
+}
+
+/// ws.delta(k) holds a target hat h_k for hidden layer k; make it the delta of the local
+/// loss 0.5 ||h_k - hat h_k||^2 through layer k alone: d_k = (h_k - hat h_k) * f'(a_k)
+/// (RULES.md, "Target propagation").
+template <typename Scalar>
+void delta_from_target(const Network<Scalar>& net, Workspace<Scalar>& ws, int k) {
+  auto d = ws.delta(k);
+  d = ws.h(k) - d;
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 

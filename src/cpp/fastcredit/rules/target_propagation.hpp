@@ -109,9 +109,9 @@ class TargetPropagation : public RuleDefaults {
       for (int l = L - 2; l >= 1; --l) {
         auto target = ws.delta(l);
         difference_target(net, ws, l + 1, ws.delta(l + 1), target);
-        target_to_delta(net, ws, l + 1);
+        delta_from_target(net, ws, l + 1);
       }
-      target_to_delta(net, ws, 1);
+      delta_from_target(net, ws, 1);
     }
     gradients_from_deltas(ws, g);
     if (!p_.alternating) inverses_.compute_gradients(net, ws, ctx.rng, denoising, p_.inverse_noise_std);
@@ -155,13 +155,6 @@ class TargetPropagation : public RuleDefaults {
       inverses_.apply(net, l, ws.h(l), nullptr, of_activity);
     }
     out = below + of_target - of_activity;
-  }
-
-  /// ws.delta(l) holds hat h_l; make it d_l = (h_l - hat h_l) * f'(a_l).
-  static void target_to_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int l) {
-    auto d = ws.delta(l);
-    d = ws.h(l) - d;
-    multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(l), ws.h(l), d);
   }
 
   Params p_;
