@@ -2,12 +2,16 @@
 the files it writes, the progress bar, argument errors and the data sets' availability."""
 
 import csv
+import hashlib
 import io
 import json
 import os
+import pickle
 import socket
 import subprocess
 import sys
+import tarfile
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +26,7 @@ from threadpoolctl import threadpool_limits
 import fastcredit
 from fastcredit import BackpropClassifier, cli, datasets
 from fastcredit._base import _BaseCreditAssigner
-from fastcredit._compare import format_table, run
+from fastcredit._compare import format_table, load_dataset, run
 from fastcredit._progress import EpochProgress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +219,7 @@ def test_python_dash_m_fastcredit(tmp_path):
         [],
         ["compare", "--rules", "bp,nope"],
         ["compare", "--rules", ","],
-        ["compare", "--dataset", "cifar10"],
+        ["compare", "--dataset", "cifar100"],
         ["compare", "--hidden", "256,x"],
         ["compare", "--hidden", "0"],
         ["compare", "--hidden", ""],
@@ -363,3 +367,114 @@ def test_unwritable_out_is_one_line(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "error:" in captured.err and str(tmp_path / "taken") in captured.err
     assert captured.out == ""  # it stopped before loading data or training
+
+
+# --------------------------------------------------------------------- CIFAR-10
+
+
+def fake_cifar10_archive(n_per_batch=4, n_test=5, seed=0):
+    """A small cifar-10-python.tar.gz in the real format, with its images and labels."""
+    rng = np.random.default_rng(seed)
+    members, arrays = {}, {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        n = n_test if name == "test_batch" else n_per_batch
+        arrays[name] = (rng.integers(0, 256, (n, 3072), dtype=np.uint8), [int(v) for v in rng.integers(0, 10, n)])
+        members[name] = pickle.dumps({b"data": arrays[name][0], b"labels": arrays[name][1]}, protocol=2)
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    members["batches.meta"] = pickle.dumps({b"label_names": names}, protocol=2)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    X_train = np.concatenate([arrays[f"data_batch_{i}"][0] for i in range(1, 6)])
+    y_train = np.concatenate([arrays[f"data_batch_{i}"][1] for i in range(1, 6)])
+    return buf.getvalue(), (X_train, y_train, arrays["test_batch"][0], np.array(arrays["test_batch"][1]))
+
+
+@pytest.fixture
+def cifar10_home(tmp_path):
+    """A data home holding a fake CIFAR-10 archive (20 train, 5 test images)."""
+    archive, arrays = fake_cifar10_archive()
+    (tmp_path / "data" / "cifar10").mkdir(parents=True)
+    (tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz").write_bytes(archive)
+    return tmp_path / "data", arrays
+
+
+def test_cifar10_subset_run_from_data_home(tmp_path, cifar10_home, monkeypatch, capsys):
+    home, _ = cifar10_home
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path / "elsewhere"))  # --data-home wins
+    out = tmp_path / "o"
+    assert cli.main(["compare", "--dataset", "cifar10", "--data-home", str(home), "--no-download",
+                     "--n-train", "12", "--n-test", "3", "--rules", "bp", "--hidden", "16", "--epochs", "1",
+                     "--no-plots", "--quiet", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("fastcredit compare: cifar10 (12 train, 3 test), hidden 16, 1 epochs")
+    saved = read_json(out)
+    assert saved["config"]["dataset"] == "cifar10"
+    assert saved["config"]["n_train_samples"] == 12 and saved["config"]["n_test_samples"] == 3
+    assert [r["rule"] for r in saved["results"]] == ["bp", cli.SKLEARN_LABEL]
+    assert all(r["status"] == "ok" and r["epochs"] == 1 for r in saved["results"])
+    assert sorted(os.listdir(out)) == ["results.csv", "results.json"]
+
+
+def test_cifar10_subsets_are_those_of_mnist(cifar10_home):
+    home, (X_train, y_train, X_test, y_test) = cifar10_home
+    X_tr, y_tr, X_te, y_te = load_dataset("cifar10", seed=5, n_train=12, n_test=3, data_home=home, download=False)
+    assert X_tr.dtype == np.float32 and X_tr.shape == (12, 3072) and X_te.shape == (3, 3072)
+    rng = np.random.RandomState(5)  # the same seeded draw as for MNIST: train, then test
+    keep_train = np.sort(rng.permutation(20)[:12])
+    keep_test = np.sort(rng.permutation(5)[:3])
+    np.testing.assert_allclose(X_tr, X_train[keep_train] / 255, rtol=1e-6)
+    np.testing.assert_array_equal(y_tr, y_train[keep_train])
+    np.testing.assert_allclose(X_te, X_test[keep_test] / 255, rtol=1e-6)
+    np.testing.assert_array_equal(y_te, y_test[keep_test])
+    full = load_dataset("cifar10", data_home=home, download=False)
+    assert [len(part) for part in full] == [20, 20, 5, 5]
+
+
+class _FakeResponse(io.BytesIO):
+    def __init__(self, body):
+        super().__init__(body)
+        self.headers = {"Content-Length": str(len(body))}
+
+
+def test_cifar10_downloads_into_fastcredit_data(tmp_path, monkeypatch, capfd):
+    archive, _ = fake_cifar10_archive()
+    monkeypatch.setitem(datasets._CHECKSUMS, "cifar10", {
+        "cifar-10-python.tar.gz": datasets._Checksum("md5", hashlib.md5(archive).hexdigest(), compressed=True)
+    })
+    requested = []
+
+    def urlopen(request, timeout):
+        requested.append(request.full_url)
+        return _FakeResponse(archive)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path / "data"))
+    assert cli.main(["compare", "--dataset", "cifar10", "--n-train", "8", "--rules", "bp", "--hidden", "16",
+                     "--epochs", "1", "--no-sklearn", "--no-plots", "--out", str(tmp_path / "o")]) == 0
+    url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert requested == [url]
+    assert f"fastcredit: Downloading {url}\n" in capfd.readouterr().err
+    assert os.listdir(tmp_path / "data" / "cifar10") == ["cifar-10-python.tar.gz"]
+    assert read_json(tmp_path / "o")["config"]["n_train_samples"] == 8
+
+
+def test_cifar10_absent_without_download_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
+    assert cli.main(["compare", "--dataset", "cifar10", "--no-download", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "cifar10") in err and "downloading is off" in err
+    assert "put cifar-10-python.tar.gz (or the cifar-10-batches-py folder extracted from it) there" in err
+
+
+def test_cifar10_damaged_archive_is_one_line(tmp_path, cifar10_home, capsys):
+    home, _ = cifar10_home
+    path = home / "cifar10" / "cifar-10-python.tar.gz"
+    path.write_bytes(path.read_bytes()[:300])
+    assert cli.main(["compare", "--dataset", "cifar10", "--data-home", str(home), "--no-download",
+                     "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: not a valid .tar.gz archive" in err

@@ -1,17 +1,23 @@
 """Tests for fastcredit.datasets.
 
 Downloads are exercised for real against HTTP servers on 127.0.0.1; only the
-checksum table is patched, to match small synthetic IDX files.
+checksum table is patched, to match small synthetic IDX files and CIFAR-10
+archives.
 """
 
 import gzip
 import hashlib
 import http.server
+import io
 import os
+import pickle
 import re
 import socket
 import struct
+import tarfile
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -475,3 +481,387 @@ def test_download_real_mnist_verifies_real_checksums(tmp_path, serve, real_mnist
     for name in NAMES:
         data = gzip.decompress((tmp_path / "mnist" / (name + ".gz")).read_bytes())
         assert hashlib.sha256(data).hexdigest() == REAL_MNIST_SHA256[name]
+
+
+# ------------------------------------------------------------------- CIFAR-10
+
+CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer",
+               b"dog", b"frog", b"horse", b"ship", b"truck"]
+CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+REAL_CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+
+
+def cifar_pickle(obj, legacy=False):
+    """Pickle `obj` like the real batches (protocol 2); `legacy` names numpy.core as NumPy 1 does."""
+    data = pickle.dumps(obj, protocol=2)
+    if legacy:
+        data = data.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+    return data
+
+
+def cifar_tar_gz(members, extra=()):
+    """A .tar.gz with `members` (name -> bytes) under cifar-10-batches-py/, as the real one.
+
+    `extra` is (path, bytes) pairs added as they are, at the front.
+    """
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        folder = tarfile.TarInfo(CIFAR_FOLDER)
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(folder)
+        for path, data in [*extra, *((f"{CIFAR_FOLDER}/{n}", d) for n, d in members.items())]:
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo unpickled >&2",))
+
+
+@pytest.fixture
+def cifar(monkeypatch):
+    """A small CIFAR-10 archive (3 images per training batch, 4 test images) in the real
+    format, with the expected md5 patched to match it.
+
+    Training image 0 is a known channels-first picture: pixel (c, y, x) is
+    ``(7 * c + 3 * y + x) % 256``.
+    """
+    rng = np.random.default_rng(1)
+    batches, labels = {}, {}
+    for b, name in enumerate(CIFAR_TRAIN + ["test_batch"]):
+        n = 4 if name == "test_batch" else 3
+        images = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        labels[name] = [int(v) for v in rng.integers(0, 10, n)]
+        batches[name] = {b"batch_label": f"batch {b + 1} of 6".encode(), b"labels": labels[name],
+                         b"data": images, b"filenames": [b"img%d.png" % i for i in range(n)]}
+    c, y, x = np.indices((3, 32, 32))
+    picture = ((7 * c + 3 * y + x) % 256).astype(np.uint8)
+    batches["data_batch_1"][b"data"][0] = picture.reshape(-1)
+    batches["data_batch_1"][b"data"][1, :2] = [0, 255]  # pin the value range
+    meta = {b"num_cases_per_batch": 10000, b"label_names": CIFAR_NAMES, b"num_vis": 3072}
+    members = {name: cifar_pickle(batch) for name, batch in batches.items()}
+    members["batches.meta"] = cifar_pickle(meta)
+    archive = cifar_tar_gz(members, extra=[(f"{CIFAR_FOLDER}/readme.html", b"<html></html>")])
+    checksum = datasets._Checksum("md5", hashlib.md5(archive).hexdigest(), compressed=True)
+    monkeypatch.setitem(datasets._CHECKSUMS, "cifar10", {CIFAR_ARCHIVE: checksum})
+    return SimpleNamespace(
+        batches=batches, members=members, archive=archive, picture=picture,
+        X_train=np.concatenate([batches[n][b"data"] for n in CIFAR_TRAIN]),
+        y_train=sum((labels[n] for n in CIFAR_TRAIN), []),
+        X_test=batches["test_batch"][b"data"], y_test=labels["test_batch"],
+    )
+
+
+def write_cifar_archive(home, archive):
+    (home / "cifar10").mkdir(parents=True, exist_ok=True)
+    path = home / "cifar10" / CIFAR_ARCHIVE
+    path.write_bytes(archive)
+    return path
+
+
+def write_cifar_folder(home, members):
+    folder = home / "cifar10" / CIFAR_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in members.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_load_cifar10_from_archive(tmp_path, cifar, monkeypatch):
+    write_cifar_archive(tmp_path, cifar.archive)
+    data = datasets.load_cifar10(tmp_path, download=False, verify=True)
+    assert isinstance(data, Bunch)
+    assert data.data_home == str(tmp_path)
+    assert data.X_train.shape == (15, 3072) and data.X_test.shape == (4, 3072)
+    assert data.X_train.dtype == np.float32 and data.X_test.dtype == np.float32
+    assert data.y_train.dtype == np.int64 and data.y_test.dtype == np.int64
+    assert data.X_train.min() == 0.0 and data.X_train.max() == 1.0
+    np.testing.assert_allclose(data.X_train, cifar.X_train / 255, rtol=1e-6)
+    np.testing.assert_allclose(data.X_test, cifar.X_test / 255, rtol=1e-6)
+    np.testing.assert_array_equal(data.y_train, cifar.y_train)  # batches 1 to 5 in order
+    np.testing.assert_array_equal(data.y_test, cifar.y_test)
+    assert list(data.target_names) == [n.decode() for n in CIFAR_NAMES]
+    assert "Krizhevsky" in data.DESCR and "Licence" in data.DESCR
+    assert sorted(os.listdir(tmp_path / "cifar10")) == [CIFAR_ARCHIVE]  # nothing extracted
+    monkeypatch.setenv("FASTCREDIT_DATA", str(tmp_path))
+    np.testing.assert_array_equal(datasets.load_cifar10(download=False).y_test, cifar.y_test)
+
+
+def test_cifar10_rows_are_the_archive_layout(tmp_path, cifar):
+    write_cifar_archive(tmp_path, cifar.archive)
+    X_train = datasets.load_cifar10(tmp_path, download=False, dtype=np.uint8, normalize=False).X_train
+    assert X_train.dtype == np.uint8
+    np.testing.assert_array_equal(X_train, cifar.X_train)
+    row = X_train[0]
+    for c, y, x in [(0, 0, 0), (0, 0, 31), (0, 1, 0), (1, 0, 0), (2, 5, 7), (2, 31, 31)]:
+        assert row[c * 1024 + y * 32 + x] == cifar.picture[c, y, x] == (7 * c + 3 * y + x) % 256
+    np.testing.assert_array_equal(row.reshape(3, 32, 32), cifar.picture)
+
+
+def test_load_cifar10_from_extracted_folder(tmp_path, cifar):
+    write_cifar_folder(tmp_path, cifar.members)
+    X_train, y_train, X_test, y_test = datasets.load_cifar10(
+        str(tmp_path), download=False, return_X_y=True, dtype=np.float64, normalize=False,
+    )
+    assert X_train.dtype == np.float64 and X_train.shape == (15, 3072)
+    np.testing.assert_array_equal(X_train, cifar.X_train)
+    np.testing.assert_array_equal(X_test, cifar.X_test)
+    np.testing.assert_array_equal(y_train, cifar.y_train)
+    np.testing.assert_array_equal(y_test, cifar.y_test)
+    with pytest.warns(UserWarning, match=f"Cannot verify .*{CIFAR_FOLDER}: .*{CIFAR_ARCHIVE}"):
+        datasets.load_cifar10(tmp_path, download=False, verify=True)
+    with pytest.raises(ValueError, match="floating-point"):
+        datasets.load_cifar10(tmp_path, download=False, dtype=np.uint8)
+
+
+def test_cifar10_pickles_of_numpy_1_load(tmp_path, cifar):
+    members = {name: cifar_pickle(batch, legacy=True) for name, batch in cifar.batches.items()}
+    assert b"cnumpy.core.multiarray\n" in members["test_batch"]
+    members["batches.meta"] = cifar.members["batches.meta"]
+    write_cifar_archive(tmp_path, cifar_tar_gz(members))
+    np.testing.assert_array_equal(datasets.load_cifar10(tmp_path, download=False).y_test, cifar.y_test)
+
+
+def py2_batch_pickle(images, labels):
+    """``{"data": images, "labels": labels}`` as Python 2's cPickle wrote the real batches:
+    protocol 2, str (not unicode) strings, NumPy 1's array reduction."""
+    def string(b):
+        return b"U" + bytes([len(b)]) + b
+
+    rows, cols = images.shape
+    raw = images.tobytes()
+    return (
+        b"\x80\x02}q\x01(" + string(b"data")
+        + b"cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\nq\x03K\x00\x85" + string(b"b")
+        + b"\x87R(K\x01M" + struct.pack("<H", rows) + b"M" + struct.pack("<H", cols) + b"\x86"
+        + b"cnumpy\ndtype\n" + string(b"u1") + b"K\x00K\x01\x87R"
+        + b"(K\x03" + string(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+        + b"I00\nT" + struct.pack("<I", len(raw)) + raw + b"tb"
+        + string(b"labels") + b"](" + b"".join(b"K" + bytes([v]) for v in labels) + b"eu."
+    )
+
+
+def test_cifar10_python2_pickles_load(tmp_path, cifar):
+    members = {name: py2_batch_pickle(batch[b"data"], batch[b"labels"])
+               for name, batch in cifar.batches.items()}
+    members["batches.meta"] = cifar.members["batches.meta"]
+    write_cifar_folder(tmp_path, members)
+    data = datasets.load_cifar10(tmp_path, download=False, dtype=np.uint8, normalize=False)
+    np.testing.assert_array_equal(data.X_train, cifar.X_train)
+    np.testing.assert_array_equal(data.y_train, cifar.y_train)
+    np.testing.assert_array_equal(data.X_test, cifar.X_test)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "empty"])
+def test_corrupted_cifar10_archive_is_rejected(tmp_path, cifar, damage):
+    archive = {"truncated": cifar.archive[: len(cifar.archive) // 2],
+               "not gzip": b"PK\x03\x04 a zip file", "empty": b""}[damage]
+    path = write_cifar_archive(tmp_path, archive)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not a valid .tar.gz archive")):
+        datasets.load_cifar10(tmp_path, download=False)
+
+
+def test_cifar10_archive_checked_with_verify(tmp_path, cifar):
+    batch = {**cifar.batches["test_batch"], b"labels": [9, 9, 9, 9]}
+    path = write_cifar_archive(tmp_path, cifar_tar_gz(dict(cifar.members, test_batch=cifar_pickle(batch))))
+    # A well-formed but different archive is only caught when asked to verify.
+    np.testing.assert_array_equal(datasets.load_cifar10(tmp_path, download=False).y_test, [9] * 4)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*checksum mismatch.*md5"):
+        datasets.load_cifar10(tmp_path, download=False, verify=True)
+
+
+def _with_batch(cifar, name, **changes):
+    batch = {**cifar.batches[name], **{key.encode(): value for key, value in changes.items()}}
+    return dict(cifar.members, **{name: cifar_pickle(batch)})
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no test batch", f"not a CIFAR-10 archive, it lacks {CIFAR_FOLDER}/test_batch"),
+    ("wrong shape", "data_batch_2: expected data of shape (n, 3072) and dtype uint8, got (3, 1024) uint8"),
+    ("wrong dtype", "data_batch_2: expected data of shape (n, 3072) and dtype uint8, got (3, 3072) int64"),
+    ("label count", "data_batch_2 has 3 images but 2 labels"),
+    ("label range", "data_batch_2: label 10 is not in [0, 10)"),
+    ("not a dict", "test_batch: expected a pickled dict, got list"),
+    ("no labels", "test_batch: no 'labels' entry"),
+    ("not a pickle", "test_batch: not a CIFAR-10 pickle"),
+    ("code in the pickle", "test_batch: not a CIFAR-10 pickle (UnpicklingError: refusing to unpickle"),
+    ("label names", "batches.meta: expected 10 label names, got 9"),
+])
+def test_malformed_cifar10_batch_names_the_member(tmp_path, cifar, case, message, capfd):
+    data = cifar.batches["data_batch_2"][b"data"]
+    members = {
+        "no test batch": {k: v for k, v in cifar.members.items() if k != "test_batch"},
+        "wrong shape": _with_batch(cifar, "data_batch_2", data=data[:, :1024]),
+        "wrong dtype": _with_batch(cifar, "data_batch_2", data=data.astype(np.int64)),
+        "label count": _with_batch(cifar, "data_batch_2", labels=[1, 2]),
+        "label range": _with_batch(cifar, "data_batch_2", labels=[1, 10, 2]),
+        "not a dict": dict(cifar.members, test_batch=cifar_pickle([1, 2])),
+        "no labels": dict(cifar.members, test_batch=cifar_pickle({b"data": data})),
+        "not a pickle": dict(cifar.members, test_batch=b"\x80\x02 garbage"),
+        "code in the pickle": dict(cifar.members, test_batch=cifar_pickle({b"data": _Evil()})),
+        "label names": dict(cifar.members, **{"batches.meta": cifar_pickle({b"label_names": CIFAR_NAMES[:9]})}),
+    }[case]
+    path = write_cifar_archive(tmp_path, cifar_tar_gz(members))
+    with pytest.raises(ValueError, match=re.escape(f"{path}:") + ".*" + re.escape(message)):
+        datasets.load_cifar10(tmp_path, download=False)
+    assert "unpickled" not in capfd.readouterr().err  # no code ran
+
+
+def test_cifar10_only_the_batches_are_read_from_the_archive(tmp_path, cifar, capfd):
+    extra = [("evil.pkl", cifar_pickle(_Evil())), (f"{CIFAR_FOLDER}/other", cifar_pickle(_Evil())),
+             ("../data_batch_1", b"outside")]
+    write_cifar_archive(tmp_path, cifar_tar_gz(cifar.members, extra=extra))
+    data = datasets.load_cifar10(tmp_path, download=False)
+    np.testing.assert_array_equal(data.y_test, cifar.y_test)
+    assert "unpickled" not in capfd.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["cifar10"]
+    assert sorted(os.listdir(tmp_path / "cifar10")) == [CIFAR_ARCHIVE]
+
+
+def test_cifar10_link_member_is_rejected(tmp_path, cifar):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in cifar.members.items():
+            info = tarfile.TarInfo(f"{CIFAR_FOLDER}/{name}")
+            if name == "test_batch":
+                info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    path = write_cifar_archive(tmp_path, buf.getvalue())
+    with pytest.raises(ValueError, match=re.escape(f"{path}:{CIFAR_FOLDER}/test_batch: not a regular file")):
+        datasets.load_cifar10(tmp_path, download=False)
+
+
+def test_cifar10_missing_without_download(tmp_path, serve, cifar):
+    server = serve({CIFAR_ARCHIVE: cifar.archive})
+    directory = tmp_path / "cifar10"
+    with pytest.raises(datasets.DatasetNotFoundError) as info:
+        datasets.load_cifar10(tmp_path, download=False, mirrors=[server.url])
+    message = str(info.value)
+    assert isinstance(info.value, OSError)
+    assert f"in the directory {directory}" in message
+    assert f"{CIFAR_ARCHIVE} (for example from {server.url})" in message
+    assert CIFAR_FOLDER in message and "batches.meta" in message
+    assert server.requests == []
+    assert not directory.exists()
+
+
+def test_cifar10_incomplete_folder_says_what_it_lacks(tmp_path, cifar):
+    folder = write_cifar_folder(tmp_path, {k: v for k, v in cifar.members.items() if k != "data_batch_3"})
+    with pytest.raises(datasets.DatasetNotFoundError, match=re.escape(f"{folder} lacks data_batch_3.")):
+        datasets.load_cifar10(tmp_path, download=False)
+    with pytest.raises(datasets.DatasetNotFoundError, match=re.escape("https://www.cs.toronto.edu/~kriz/")):
+        datasets.load_cifar10(tmp_path, download=False)
+
+
+def test_cifar10_download_then_cache(tmp_path, serve, cifar):
+    server = serve({CIFAR_ARCHIVE: cifar.archive})
+    data = datasets.load_cifar10(tmp_path, mirrors=[server.url])
+    assert server.requests == [f"/mirror/{CIFAR_ARCHIVE}"]
+    assert _cached(tmp_path / "cifar10") == [CIFAR_ARCHIVE]
+    assert (tmp_path / "cifar10" / CIFAR_ARCHIVE).read_bytes() == cifar.archive
+    np.testing.assert_array_equal(data.y_train, cifar.y_train)
+    again = datasets.load_cifar10(tmp_path, mirrors=[server.url])
+    assert len(server.requests) == 1  # served from the cache
+    np.testing.assert_array_equal(again.X_train, data.X_train)
+
+
+def test_cifar10_failing_mirrors(tmp_path, serve, cifar, closed_port_url):
+    files = {CIFAR_ARCHIVE: cifar.archive}
+    servers = [serve(files, mode) for mode in ("404", "corrupt", "short")]
+    urls = [s.url for s in servers] + [closed_port_url]
+    directory = tmp_path / "cifar10"
+    with pytest.raises(datasets.DatasetDownloadError) as info:
+        datasets.load_cifar10(tmp_path, mirrors=urls, timeout=2)
+    error = info.value
+    assert [url for url, _ in error.failures] == [u + CIFAR_ARCHIVE for u in urls]
+    reasons = ["HTTP error 404", "checksum mismatch: md5", "incomplete transfer", "refused"]
+    for url, reason in zip(urls, reasons):
+        assert re.search(re.escape(url + CIFAR_ARCHIVE) + ": .*" + re.escape(reason), str(error))
+    assert f"Put the file {CIFAR_ARCHIVE}" in str(error)
+    assert _cached(directory) == []  # no partial or unverified file left
+    # The next mirror that works delivers it.
+    good = serve(files)
+    data = datasets.load_cifar10(tmp_path, mirrors=urls + [good.url], timeout=2)
+    np.testing.assert_array_equal(data.y_test, cifar.y_test)
+    assert _cached(directory) == [CIFAR_ARCHIVE]
+
+
+class _BrokenResponse:
+    """An HTTP response that delivers `head` and then loses the connection."""
+
+    headers = {"Content-Length": "1000000"}
+
+    def __init__(self, head):
+        self.chunks = [head]
+
+    def read(self, size=-1):
+        if self.chunks:
+            return self.chunks.pop()
+        raise ConnectionResetError("connection reset by peer")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("failure", ["unreachable", "reset"])
+def test_cifar10_default_mirror_download_failure(tmp_path, cifar, monkeypatch, failure):
+    requested = []
+
+    def urlopen(request, timeout):
+        requested.append(request.full_url)
+        if failure == "unreachable":
+            raise urllib.error.URLError("no network")
+        return _BrokenResponse(cifar.archive[:1000])
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    with pytest.raises(datasets.DatasetDownloadError) as info:
+        datasets.load_cifar10(tmp_path)
+    assert requested == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+    reason = "no network" if failure == "unreachable" else "ConnectionResetError"
+    assert reason in info.value.failures[0][1]
+    assert _cached(tmp_path / "cifar10") == []
+
+
+def test_cifar10_checksum_and_mirrors():
+    assert datasets._CHECKSUMS["cifar10"] == {
+        CIFAR_ARCHIVE: datasets._Checksum("md5", REAL_CIFAR10_MD5, compressed=True)
+    }
+    assert datasets.CIFAR10_MIRRORS[0] == "https://www.cs.toronto.edu/~kriz/"
+    assert datasets.CIFAR10_FILE_NAMES == (*CIFAR_TRAIN, "test_batch", "batches.meta")
+
+
+# ------------------------------------------------------------- real CIFAR-10
+
+
+@pytest.fixture(scope="module")
+def real_cifar10_home():
+    root = _real_data_root()
+    directory = root / "cifar10"
+    folder = directory / CIFAR_FOLDER
+    if not ((directory / CIFAR_ARCHIVE).is_file()
+            or all((folder / name).is_file() for name in datasets.CIFAR10_FILE_NAMES)):
+        pytest.skip(f"real CIFAR-10 not found in {directory}")
+    return root
+
+
+def test_load_real_cifar10(real_cifar10_home):
+    has_archive = (real_cifar10_home / "cifar10" / CIFAR_ARCHIVE).is_file()
+    data = datasets.load_cifar10(real_cifar10_home, download=False, verify=has_archive)
+    assert data.X_train.shape == (50000, 3072) and data.X_test.shape == (10000, 3072)
+    assert data.X_train.dtype == np.float32 and data.y_train.dtype == np.int64
+    assert data.X_train.min() == 0.0 and data.X_train.max() == 1.0
+    assert list(data.target_names) == [n.decode() for n in CIFAR_NAMES]
+    np.testing.assert_array_equal(np.bincount(data.y_train), [5000] * 10)
+    np.testing.assert_array_equal(np.bincount(data.y_test), [1000] * 10)
+    np.testing.assert_array_equal(data.y_train[:3], [6, 9, 9])  # frog, truck, truck

@@ -28,8 +28,15 @@ from ._base import _BaseCreditAssigner
 from ._progress import EpochProgress
 from .exceptions import DivergenceError
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
-_IDX_LOADERS = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist}
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+_LOADERS = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist,
+            "cifar10": datasets.load_cifar10}
+# What to put in <data home>/<name>/ by hand, said when a data set is unavailable.
+_FILES_HINT = {
+    "mnist": "the four IDX .gz files",
+    "fashion-mnist": "the four IDX .gz files",
+    "cifar10": "cifar-10-python.tar.gz (or the cifar-10-batches-py folder extracted from it)",
+}
 
 
 class DatasetUnavailable(Exception):
@@ -48,8 +55,8 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
     """``(X_train, y_train, X_test, y_test)`` of `name`, float32 features in [0, 1].
 
     digits (scikit-learn's bundled 8x8 digits) is split 70/30, stratified, by `seed`;
-    MNIST and Fashion-MNIST use their standard split. `n_train`/`n_test` keep a random
-    (seeded) subset of that many samples.
+    MNIST, Fashion-MNIST and CIFAR-10 (rows of 3x32x32 pixels, channels first) use their
+    standard split. `n_train`/`n_test` keep a random (seeded) subset of that many samples.
     """
     if name == "digits":
         X, y = load_digits(return_X_y=True)
@@ -57,7 +64,7 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
     else:
         try:
-            X_train, y_train, X_test, y_test = _IDX_LOADERS[name](data_home, download=download, return_X_y=True)
+            X_train, y_train, X_test, y_test = _LOADERS[name](data_home, download=download, return_X_y=True)
         except (datasets.DatasetNotFoundError, datasets.DatasetDownloadError) as exc:
             directory = os.path.join(datasets.get_data_home(data_home), name)
             if isinstance(exc, datasets.DatasetNotFoundError):
@@ -66,10 +73,10 @@ def load_dataset(name, *, seed=0, n_train=None, n_test=None, data_home=None, dow
                 last = f"; last: {exc.failures[-1][1]}" if exc.failures else ""
                 reason = f"no mirror could deliver it ({len(exc.failures)} tried{last})"
             raise DatasetUnavailable(
-                f"{name} is not in {directory} and {reason}; put the four IDX .gz files there "
+                f"{name} is not in {directory} and {reason}; put {_FILES_HINT[name]} there "
                 "(or point FASTCREDIT_DATA at a directory holding them)"
             ) from exc
-        except ValueError as exc:  # a local file that is not a valid IDX file of the data set
+        except ValueError as exc:  # a local file that is not a valid file of the data set
             raise DatasetUnavailable(f"{name}: {str(exc).splitlines()[0]}") from exc
     rng = np.random.RandomState(seed)
     X_train, y_train = _subset(X_train, y_train, n_train, rng)

@@ -127,7 +127,7 @@ def build_parser():
     compare.add_argument("--n-test", type=_positive_int, metavar="N", help="test on a random subset of N samples")
     compare.add_argument("--out", default="fastcredit-results", metavar="DIR",
                          help="directory for results.csv, results.json and the figures (default: ./fastcredit-results)")
-    compare.add_argument("--data-home", metavar="DIR", help="where MNIST/Fashion-MNIST live (default: $FASTCREDIT_DATA, else ~/.cache/fastcredit)")
+    compare.add_argument("--data-home", metavar="DIR", help="where MNIST/Fashion-MNIST/CIFAR-10 live (default: $FASTCREDIT_DATA, else ~/.cache/fastcredit)")
     compare.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing data set")
     compare.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn MLPClassifier reference row")
     compare.add_argument("--no-plots", action="store_true", help="do not write the PNG figures")

@@ -1,4 +1,4 @@
-"""Loaders for the MNIST and Fashion-MNIST image datasets.
+"""Loaders for the MNIST, Fashion-MNIST and CIFAR-10 image datasets.
 
 Files are looked up as ``<data_home>/mnist/<name>.gz`` and
 ``<data_home>/fashion-mnist/<name>.gz`` (decompressed files without the
@@ -12,14 +12,25 @@ MNIST downloads are verified against the sha256 of the *decompressed* files,
 because mirrors recompress the data and their ``.gz`` files differ.
 Fashion-MNIST downloads are verified against the published md5 of the
 ``.gz`` files themselves, since that is what its authors publish.
+
+CIFAR-10 is read from ``<data_home>/cifar10/cifar-10-python.tar.gz``, the
+official python-format archive (a download is verified against its
+published md5), or else from the ``cifar-10-batches-py`` folder extracted
+from it beside it.  Only the pickled batches named in
+`CIFAR10_FILE_NAMES` are read, straight out of the archive (nothing is
+extracted), and they are unpickled with a restricted unpickler that builds
+nothing but plain containers and NumPy arrays.
 """
 
 import contextlib
 import gzip
 import hashlib
 import http.client
+import io
 import logging
 import os
+import pickle
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -33,12 +44,15 @@ from sklearn.utils import Bunch
 from ._idx import parse_idx
 
 __all__ = [
+    "CIFAR10_FILE_NAMES",
+    "CIFAR10_MIRRORS",
     "FASHION_MNIST_MIRRORS",
     "FILE_NAMES",
     "MNIST_MIRRORS",
     "DatasetDownloadError",
     "DatasetNotFoundError",
     "get_data_home",
+    "load_cifar10",
     "load_fashion_mnist",
     "load_mnist",
 ]
@@ -54,12 +68,24 @@ FASHION_MNIST_MIRRORS = [
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 ]
 
+CIFAR10_MIRRORS = [
+    "https://www.cs.toronto.edu/~kriz/",
+]
+
 FILE_NAMES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+
+_CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+_CIFAR10_FOLDER = "cifar-10-batches-py"  # the archive's top folder
+_CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+_CIFAR10_TEST = "test_batch"
+_CIFAR10_META = "batches.meta"
+CIFAR10_FILE_NAMES = _CIFAR10_TRAIN + (_CIFAR10_TEST, _CIFAR10_META)
+_CIFAR10_N_FEATURES = 3 * 32 * 32
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,11 @@ _CHECKSUMS = {
             "md5", "bb300cfdad3c16e7a12a480ee83cd310", compressed=True
         ),
     },
+    "cifar10": {
+        _CIFAR10_ARCHIVE: _Checksum(
+            "md5", "c58f30108f718f92721af3b95e74349a", compressed=True
+        ),
+    },
 }
 
 _TARGET_NAMES = {
@@ -146,9 +177,29 @@ Dataset for Benchmarking Machine Learning Algorithms. arXiv:1708.07747, 2017.
 
 Licence: MIT License, Copyright (c) 2017 Zalando SE.
 """,
+    "cifar10": """\
+CIFAR-10
+--------
+60000 colour 32x32 images in 10 classes (airplane, automobile, bird, cat,
+deer, dog, frog, horse, ship, truck): 50000 for training and 10000 for
+testing. Each row holds the 1024 red, then the 1024 green, then the 1024
+blue pixels of one image, each plane row by row: pixel (c, y, x) is column
+c*1024 + y*32 + x, and X.reshape(-1, 3, 32, 32) gives (channel, y, x).
+Pixels are 0 to 255.
+
+Source: Alex Krizhevsky, Vinod Nair and Geoffrey Hinton,
+https://www.cs.toronto.edu/~kriz/cifar.html
+
+Citation: A. Krizhevsky. Learning Multiple Layers of Features from Tiny
+Images. Technical report, University of Toronto, 2009.
+
+Licence: none stated; its authors ask that the technical report be cited.
+""",
 }
 
 _CHUNK_SIZE = 1 << 20
+# A CIFAR-10 batch pickles to about 31 MB; a member far larger is not one.
+_MAX_MEMBER_BYTES = 1 << 26
 _USER_AGENT = "fastcredit-datasets (Python urllib)"
 
 
@@ -267,15 +318,19 @@ def _describe(checksum):
     return f"{checksum.algorithm} of the {'.gz' if checksum.compressed else 'decompressed'} file"
 
 
-def _download(name, directory, mirrors, checksum, timeout, still_missing):
-    """Fetch ``name + '.gz'`` into `directory` from the first mirror that works."""
+def _download(filename, directory, mirrors, checksum, timeout, instructions):
+    """Fetch `filename` into `directory` from the first mirror that works.
+
+    `instructions` (how to put the files in place by hand) end the error
+    raised when no mirror works.
+    """
     os.makedirs(directory, exist_ok=True)
-    target = os.path.join(directory, name + ".gz")
+    target = os.path.join(directory, filename)
     failures = []
     for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + name + ".gz"
+        url = mirror.rstrip("/") + "/" + filename
         logger.info("Downloading %s", url)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.gz.", suffix=".part", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=directory)
         try:
             with os.fdopen(fd, "wb") as out:
                 _fetch(url, out, timeout)
@@ -299,8 +354,7 @@ def _download(name, directory, mirrors, checksum, timeout, still_missing):
                 os.unlink(tmp)
     tried = "".join(f"\n  {url}: {reason}" for url, reason in failures) or " (no mirrors given)"
     raise DatasetDownloadError(
-        f"Could not download {name}.gz from any mirror:{tried}\n"
-        + _manual_instructions(directory, still_missing, mirrors),
+        f"Could not download {filename} from any mirror:{tried}\n" + instructions,
         failures,
     )
 
@@ -359,14 +413,21 @@ def _split(arrays, paths, prefix, n_classes, dtype, normalize):
     return X, labels.astype(np.int64)
 
 
-def _load(dataset, mirrors, data_home, download, return_X_y, dtype, normalize,
-          timeout, verify):
+def _check_dtype(dtype, normalize):
     dtype = np.dtype(dtype)
     if normalize and not np.issubdtype(dtype, np.floating):
         raise ValueError(f"normalize=True needs a floating-point dtype, got {dtype}")
-    if isinstance(mirrors, str):
-        mirrors = [mirrors]
-    mirrors = list(mirrors)
+    return dtype
+
+
+def _mirror_list(mirrors):
+    return [mirrors] if isinstance(mirrors, str) else list(mirrors)
+
+
+def _load(dataset, mirrors, data_home, download, return_X_y, dtype, normalize,
+          timeout, verify):
+    dtype = _check_dtype(dtype, normalize)
+    mirrors = _mirror_list(mirrors)
     home = get_data_home(data_home)
     directory = os.path.join(home, dataset)
     checksums = _CHECKSUMS[dataset]
@@ -380,7 +441,8 @@ def _load(dataset, mirrors, data_home, download, return_X_y, dtype, normalize,
         )
     for i, name in enumerate(missing):
         paths[name] = _download(
-            name, directory, mirrors, checksums[name], timeout, missing[i:]
+            name + ".gz", directory, mirrors, checksums[name], timeout,
+            _manual_instructions(directory, missing[i:], mirrors),
         )
 
     arrays = {}
@@ -476,3 +538,288 @@ load_fashion_mnist.__doc__ = _LOADER_DOC.format(
     title="Fashion-MNIST", dataset="fashion-mnist", mirrors_name="FASHION_MNIST_MIRRORS",
     checksum_kind="md5 of the ``.gz`` files published by its authors",
 )
+
+
+# ------------------------------------------------------------------ CIFAR-10
+
+
+def _latin1_encode(text, encoding):
+    """``_codecs.encode`` as Python 3 pickles bytes at protocol 2, latin-1 only."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("refusing _codecs.encode other than of a str to latin-1")
+    return text.encode("latin-1")
+
+
+_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]  # the function NumPy pickles arrays with
+
+# The only globals a CIFAR-10 batch may name: enough to rebuild a NumPy array.
+# NumPy 1 pickles name numpy.core, NumPy 2 numpy._core.
+_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _latin1_encode,
+}
+
+
+# What a damaged or foreign pickle can raise while it is being loaded.
+_PICKLE_ERRORS = (
+    pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+    KeyError, OverflowError,
+)
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and NumPy arrays; refuses every other global."""
+
+    def find_class(self, module, name):
+        try:
+            return _PICKLE_GLOBALS[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}") from None
+
+
+def _unpickle(data, where):
+    """The object pickled in `data` (the bytes of the file `where`)."""
+    try:
+        return _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except _PICKLE_ERRORS as exc:
+        raise ValueError(f"{where}: not a CIFAR-10 pickle ({type(exc).__name__}: {exc})") from exc
+
+
+def _cifar10_members(tar, archive):
+    """The bytes of the `CIFAR10_FILE_NAMES` members of the open `tar`, by name."""
+    wanted = {f"{_CIFAR10_FOLDER}/{name}": name for name in CIFAR10_FILE_NAMES}
+    found = {}
+    for member in tar:
+        name = wanted.get(member.name.removeprefix("./"))
+        if name is None:
+            continue  # never read, let alone unpickled
+        where = f"{archive}:{member.name}"
+        if not member.isfile():
+            raise ValueError(f"{where}: not a regular file")
+        if member.size > _MAX_MEMBER_BYTES:
+            raise ValueError(f"{where}: {member.size} bytes is too large for a CIFAR-10 batch")
+        found[name] = (tar.extractfile(member).read(), where)
+    missing = [name for name in CIFAR10_FILE_NAMES if name not in found]
+    if missing:
+        raise ValueError(
+            f"{archive}: not a CIFAR-10 archive, it lacks "
+            + ", ".join(f"{_CIFAR10_FOLDER}/{name}" for name in missing)
+        )
+    return found
+
+
+def _read_cifar10_archive(path):
+    """``{name: (bytes, where)}`` of the batches in the ``.tar.gz`` at `path`."""
+    with open(path, "rb") as f:
+        try:
+            with tarfile.open(fileobj=f, mode="r:gz") as tar:
+                return _cifar10_members(tar, path)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise ValueError(
+                f"{path}: not a valid .tar.gz archive ({exc}); delete it to download it again"
+            ) from exc
+
+
+def _read_cifar10_folder(folder):
+    """``{name: (bytes, where)}`` of the batches in the extracted `folder`."""
+    found = {}
+    for name in CIFAR10_FILE_NAMES:
+        path = os.path.join(folder, name)
+        with open(path, "rb") as f:
+            found[name] = (f.read(), path)
+    return found
+
+
+def _missing_from_folder(folder):
+    return [name for name in CIFAR10_FILE_NAMES
+            if not os.path.isfile(os.path.join(folder, name))]
+
+
+def _cifar10_instructions(directory, mirrors, folder_missing):
+    source = f" (for example from {mirrors[0]})" if mirrors else ""
+    folder = os.path.join(directory, _CIFAR10_FOLDER)
+    lacks = ""
+    if os.path.isdir(folder):
+        lacks = f"; {folder} lacks {', '.join(folder_missing)}"
+    return (
+        f"Put the file {_CIFAR10_ARCHIVE}{source} in the directory {directory} by hand, "
+        f"or the {_CIFAR10_FOLDER} folder extracted from it (with "
+        f"{', '.join(CIFAR10_FILE_NAMES)}){lacks}."
+    )
+
+
+def _field(obj, key, where):
+    """``obj[key]`` of an unpickled dict, whose keys are bytes (or str)."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a pickled dict, got {type(obj).__name__}")
+    for candidate in (key.encode(), key):
+        if candidate in obj:
+            return obj[candidate]
+    raise ValueError(f"{where}: no {key!r} entry")
+
+
+def _cifar10_label_names(obj, where):
+    names = _field(obj, "label_names", where)
+    if not isinstance(names, list) or not all(isinstance(n, (bytes, str)) for n in names):
+        raise ValueError(f"{where}: label_names is not a list of strings")
+    if len(names) != 10:
+        raise ValueError(f"{where}: expected 10 label names, got {len(names)}")
+    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
+
+
+def _cifar10_batch(obj, where, n_classes):
+    """``(images, labels)`` of one unpickled batch: (n, 3072) uint8 and (n,) int64."""
+    images, labels = _field(obj, "data", where), _field(obj, "labels", where)
+    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 2
+            and images.shape[1] == _CIFAR10_N_FEATURES):
+        found = (f"{images.shape} {images.dtype}" if isinstance(images, np.ndarray)
+                 else type(images).__name__)
+        raise ValueError(f"{where}: expected data of shape (n, 3072) and dtype uint8, got {found}")
+    try:
+        labels = np.asarray(labels)
+    except (ValueError, TypeError):  # a ragged or otherwise odd list
+        labels = None
+    if labels is None or labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"{where}: labels are not a list of integers")
+    if len(labels) != len(images):
+        raise ValueError(f"{where} has {len(images)} images but {len(labels)} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels.min() if labels.min() < 0 else labels.max()
+        raise ValueError(f"{where}: label {bad} is not in [0, {n_classes})")
+    return images, labels.astype(np.int64)
+
+
+def _stack(batches, dtype, normalize):
+    """``(X, y)`` from a list of ``(images, labels)``, converted batch by batch."""
+    X = np.empty((sum(len(images) for images, _ in batches), _CIFAR10_N_FEATURES), dtype)
+    start = 0
+    for images, _ in batches:
+        X[start:start + len(images)] = images
+        start += len(images)
+    if normalize:
+        X /= dtype.type(255)
+    return X, np.concatenate([labels for _, labels in batches])
+
+
+def _cifar10_split(members, names, n_classes, dtype, normalize):
+    """``(X, y)`` of the batches `names`, taken out of `members` as they are read."""
+    batches = []
+    for name in names:
+        data, where = members.pop(name)  # the bytes are freed once unpickled
+        batches.append(_cifar10_batch(_unpickle(data, where), where, n_classes))
+    return _stack(batches, dtype, normalize)
+
+
+def _locate_cifar10(directory, mirrors, download, timeout, verify):
+    """``{name: (bytes, where)}`` of the CIFAR-10 batches, downloading if needed."""
+    archive = os.path.join(directory, _CIFAR10_ARCHIVE)
+    folder = os.path.join(directory, _CIFAR10_FOLDER)
+    checksum = _CHECKSUMS["cifar10"][_CIFAR10_ARCHIVE]
+    if os.path.isfile(archive):
+        if verify:
+            actual = _file_digest(archive, checksum)
+            if actual != checksum.hexdigest:
+                raise ValueError(
+                    f"{archive}: checksum mismatch (md5 of the archive is {actual}, "
+                    f"expected {checksum.hexdigest}); delete it to download it again"
+                )
+        return _read_cifar10_archive(archive)
+    folder_missing = _missing_from_folder(folder)
+    if not folder_missing:
+        if verify:
+            warnings.warn(
+                f"Cannot verify {folder}: the known checksum is of {_CIFAR10_ARCHIVE}.",
+                stacklevel=3,
+            )
+        return _read_cifar10_folder(folder)
+    instructions = _cifar10_instructions(directory, mirrors, folder_missing)
+    if not download:
+        raise DatasetNotFoundError(
+            f"cifar10 files not found in {directory} and download=False. " + instructions
+        )
+    archive = _download(_CIFAR10_ARCHIVE, directory, mirrors, checksum, timeout, instructions)
+    return _read_cifar10_archive(archive)
+
+
+def load_cifar10(data_home=None, *, download=True, mirrors=None, return_X_y=False,
+                 dtype=np.float32, normalize=True, timeout=30, verify=False):
+    """Load the CIFAR-10 dataset, downloading it if needed.
+
+    The data is read from ``<data_home>/cifar10/cifar-10-python.tar.gz``
+    (the official python-format archive), else from the
+    ``cifar-10-batches-py`` folder extracted from it in the same directory.
+    If neither is there, the archive is downloaded there from the first
+    working mirror and verified against its published md5.  A download
+    that fails or does not match is discarded and the next mirror is tried.
+    Only the batch files are read from the archive, which is never
+    extracted, and they are unpickled without running any code.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Directory holding the datasets; see `get_data_home` for the default.
+    download : bool, default=True
+        Whether to download the archive if the data is missing.
+    mirrors : list of str, default=None
+        Base URLs to try in order; defaults to `CIFAR10_MIRRORS`.
+    return_X_y : bool, default=False
+        If True, return ``(X_train, y_train, X_test, y_test)`` instead of a
+        Bunch.
+    dtype : data-type, default=np.float32
+        Element type of ``X_train`` and ``X_test``.
+    normalize : bool, default=True
+        If True, scale pixels from 0..255 to [0, 1] (`dtype` must then be a
+        floating-point type); if False, keep the raw 0..255 values.
+    timeout : float, default=30
+        Seconds to wait for a mirror to connect or send more data.
+    verify : bool, default=False
+        Also verify an archive that was already present (downloads are
+        always verified).  The checksum of the archive cannot verify an
+        extracted folder; a warning is issued for that.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With attributes ``X_train`` (50000, 3072) and ``X_test`` (10000,
+        3072) of `dtype`, ``y_train`` and ``y_test`` of int64 class indices,
+        ``target_names`` (the class names from ``batches.meta``), ``DESCR``
+        (description, citation and licence) and ``data_home`` (the
+        directory the ``cifar10`` folder was read from).  A row is the
+        archive's own layout, channels first: the red, green and blue
+        32x32 planes one after the other, so pixel ``(c, y, x)`` is column
+        ``c * 1024 + y * 32 + x`` and ``X.reshape(-1, 3, 32, 32)`` gives the
+        images.  The training set is ``data_batch_1`` to ``data_batch_5`` in
+        order.
+    (X_train, y_train, X_test, y_test) : tuple of ndarray
+        If `return_X_y` is True.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If the data is missing and `download` is False.
+    DatasetDownloadError
+        If the archive could not be downloaded and verified from any
+        mirror.  The message lists each mirror's failure.
+    ValueError
+        If a local archive is not a valid ``.tar.gz`` holding the CIFAR-10
+        batches, a batch is not of the expected form, or the archive fails
+        verification with ``verify=True``.
+    """
+    dtype = _check_dtype(dtype, normalize)
+    mirrors = _mirror_list(CIFAR10_MIRRORS if mirrors is None else mirrors)
+    home = get_data_home(data_home)
+    members = _locate_cifar10(os.path.join(home, "cifar10"), mirrors, download, timeout, verify)
+    data, where = members.pop(_CIFAR10_META)
+    target_names = _cifar10_label_names(_unpickle(data, where), where)
+    n_classes = len(target_names)
+    X_train, y_train = _cifar10_split(members, _CIFAR10_TRAIN, n_classes, dtype, normalize)
+    X_test, y_test = _cifar10_split(members, (_CIFAR10_TEST,), n_classes, dtype, normalize)
+    if return_X_y:
+        return X_train, y_train, X_test, y_test
+    return Bunch(
+        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        target_names=np.array(target_names), DESCR=_DESCR["cifar10"], data_home=home,
+    )
