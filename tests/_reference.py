@@ -2,9 +2,19 @@
 
 Nothing here imports fastcredit's engine: these are the equations, written out again.
 Layout as in scikit-learn: coefs[l] has shape (n_l, n_{l+1}) (that is W_{l+1}^T).
+
+Every rule function takes an optional ``layers``: one operator of _layers_reference per
+weight layer (DenseRef, Conv2dRef, LocallyConnected2dRef), through which the equations are
+written (RULES.md, "Layers"): forward ``layers[l].forward(h, coefs[l], intercepts[l])``,
+``W^T d`` as ``layers[l].transport(W, d)``, gradients ``layers[l].weight_gradient(h, d)``.
+coefs[l] and intercepts[l] then have the operator's kernel_shape and bias_shape, batches
+are (n, units) with units channels-first and flattened in C order. ``layers=None`` means
+dense layers read off the coefs' shapes, the equations as written for dense nets.
 """
 
 import numpy as np
+
+from _layers_reference import dense_layers
 
 # Plain SGD, no momentum, decay or shuffling: one partial_fit on one batch is one step
 # along the rule's direction, as the transcriptions assume.
@@ -29,20 +39,30 @@ def output(a, kind):
     return a
 
 
-def forward(X, coefs, intercepts, activation, out):
+def layer_ops(coefs, layers=None):
+    """The operators the equations go through: `layers`, or dense ones for the coefs."""
+    if layers is None:
+        return dense_layers(coefs)
+    if len(layers) != len(coefs):
+        raise ValueError(f"{len(layers)} layer operators for {len(coefs)} weight layers")
+    return list(layers)
+
+
+def forward(X, coefs, intercepts, activation, out, layers=None):
     """Pre-activations a_1..a_L and activations h_0..h_L."""
     f = ACTIVATIONS[activation][0]
+    ops = layer_ops(coefs, layers)
     hs, As = [X], []
     for l, (W, b) in enumerate(zip(coefs, intercepts)):
-        a = hs[-1] @ W + b
+        a = ops[l].forward(hs[-1], W, b)
         As.append(a)
         hs.append(output(a, out) if l == len(coefs) - 1 else f(a))
     return As, hs
 
 
-def loss(X, Y, coefs, intercepts, activation, out, alpha=0.0):
+def loss(X, Y, coefs, intercepts, activation, out, alpha=0.0, layers=None):
     """Batch-mean loss (softmax/logistic cross-entropy or half squared error) + L2."""
-    p = forward(X, coefs, intercepts, activation, out)[1][-1]
+    p = forward(X, coefs, intercepts, activation, out, layers)[1][-1]
     if out == "softmax":
         value = -np.sum(Y * np.log(p)) / len(X)
     elif out == "logistic":
@@ -52,20 +72,33 @@ def loss(X, Y, coefs, intercepts, activation, out, alpha=0.0):
     return value + 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / len(X)
 
 
-def gradients_from_deltas(hs, deltas):
-    """grad W_l = d_l h_{l-1}^T, grad b_l = d_l, averaged over the batch."""
-    n = len(hs[0])
-    return [h.T @ d / n for h, d in zip(hs[:-1], deltas)], [d.mean(axis=0) for d in deltas]
+def gradients_from_deltas(hs, deltas, layers=None):
+    """grad W_l = d_l h_{l-1}^T, grad b_l = d_l, averaged over the batch; with operators,
+    each layer's weight_gradient (the correlation of inputs and deltas for conv / LC)."""
+    if layers is None:
+        n = len(hs[0])
+        return [h.T @ d / n for h, d in zip(hs[:-1], deltas)], [d.mean(axis=0) for d in deltas]
+    pairs = [op.weight_gradient(h, d) for op, h, d in zip(layers, hs[:-1], deltas)]
+    return [gK for gK, _ in pairs], [gb for _, gb in pairs]
 
 
-def backprop(X, Y, coefs, intercepts, activation, out):
-    """RULES.md, Backprop: d_L = e, d_l = (W_{l+1}^T d_{l+1}) * f'(a_l)."""
-    As, hs = forward(X, coefs, intercepts, activation, out)
+def backprop_deltas(X, Y, coefs, intercepts, activation, out, layers=None):
+    """Backprop's (As, hs, deltas): d_L = e, d_l = (W_{l+1}^T d_{l+1}) * f'(a_l), each row
+    one sample's gradient of its own loss with respect to a_l."""
+    ops = layer_ops(coefs, layers)
+    As, hs = forward(X, coefs, intercepts, activation, out, ops)
     df = ACTIVATIONS[activation][1]
     deltas = [hs[-1] - Y]
     for l in range(len(coefs) - 1, 0, -1):
-        deltas.insert(0, (deltas[0] @ coefs[l].T) * df(As[l - 1], hs[l]))
-    return gradients_from_deltas(hs, deltas)
+        deltas.insert(0, ops[l].transport(coefs[l], deltas[0]) * df(As[l - 1], hs[l]))
+    return As, hs, deltas
+
+
+def backprop(X, Y, coefs, intercepts, activation, out, layers=None):
+    """RULES.md, Backprop: d_L = e, d_l = (W_{l+1}^T d_{l+1}) * f'(a_l)."""
+    ops = layer_ops(coefs, layers)
+    _, hs, deltas = backprop_deltas(X, Y, coefs, intercepts, activation, out, ops)
+    return gradients_from_deltas(hs, deltas, ops)
 
 
 def sgd_step_direction(estimator, X, y, **partial_fit_kwargs):

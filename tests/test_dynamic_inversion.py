@@ -1,6 +1,7 @@
 """Dynamic inversion (DI, NDI, nonlinear DI, single-loop DI) against RULES.md.
 
-The NumPy transcriptions below are written from RULES.md ("Dynamic inversion") alone.
+The NumPy transcriptions (_dynamic_inversion_reference) are written from RULES.md
+("Dynamic inversion") alone.
 Layout as in scikit-learn: coefs[k] has shape (n_k, n_{k+1}) (= W_{k+1}^T), feedback
 matrices B the same shape (B = -coefs[k] is B = -W^T), batches are rows.
 """
@@ -13,91 +14,15 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from _dynamic_inversion_reference import (
+    block_abscissa,
+    damped_pseudo_inverse,
+    di_dynamics,
+    ndi_steady_state,
+    reference_direction,
+)
 from _reference import ACTIVATIONS, SGD, forward, gradients_from_deltas, relative_error, sgd_step_direction
 from fastcredit import BackpropClassifier, DynamicInversionClassifier, DynamicInversionRegressor
-
-
-# ----------------------------------------------------------------------------- NumPy reference
-def di_dynamics(E, layers, B, dt, n_steps, leak, operating=None, f=None, tol=0.0, count=None):
-    """Euler steps from zero (RULES.md): u <- u + dt(-leak u + W r_top - e), then
-    r_0 <- r_0 + dt(-r_0 + B u), r_j <- r_j + dt(-r_j + W_j r_{j-1}); the forward terms
-    go through f at the operating points (f(a) - f(a - r)) when `operating` is given.
-    Stops after the step whose velocities (of u and every r) have squared norm at most
-    tol^2 |E|^2 (all rows together: the engine's test for one block of rows); appends the
-    number of steps taken to the list `count` when one is given."""
-    u = np.zeros_like(E)
-    r = [np.zeros((len(E), C.shape[0])) for C in layers]
-
-    def through(j):
-        if operating is None:
-            return r[j] @ layers[j]
-        a = operating[j]
-        return (f(a) - f(a - r[j])) @ layers[j]
-
-    for step in range(1, n_steps + 1):
-        velocity = -leak * u + through(len(layers) - 1) - E
-        u = u + dt * velocity
-        squares = np.sum(velocity**2)
-        for j in range(len(layers)):
-            velocity = -r[j] + (u @ B.T if j == 0 else through(j - 1))
-            r[j] = r[j] + dt * velocity
-            squares += np.sum(velocity**2)
-        if squares <= tol**2 * np.sum(E**2):
-            break
-    if count is not None:
-        count.append(step)
-    return r
-
-
-def ndi_steady_state(E, C, B, leak):
-    """r = B (W B - leak I)^{-1} e for every row e of E, with W = C^T."""
-    W = C.T
-    return np.linalg.solve(W @ B - leak * np.eye(W.shape[0]), E.T).T @ B.T
-
-
-def damped_pseudo_inverse(E, C, leak):
-    """W^T (W W^T + leak I)^{-1} e per row."""
-    W = C.T
-    return E @ np.linalg.inv(W @ W.T + leak * np.eye(W.shape[0])).T @ W
-
-
-def reference_direction(X, Y, coefs, intercepts, feedback, activation, out, inversion, dt, n_steps, leak):
-    As, hs = forward(X, coefs, intercepts, activation, out)
-    f, df = ACTIVATIONS[activation]
-    L = len(coefs)
-    deltas = [None] * L
-    deltas[-1] = hs[-1] - Y
-    if inversion == "single_loop":
-        deltas[:-1] = di_dynamics(deltas[-1], coefs[1:], feedback[0], dt, n_steps, leak, As[:-1], f)
-    else:
-        for k in range(L - 1, 0, -1):
-            C, B, E = coefs[k], feedback[k - 1], deltas[k]
-            if inversion == "direct":
-                r = ndi_steady_state(E, C, B, leak)
-            elif inversion == "dynamic":
-                r = di_dynamics(E, [C], B, dt, n_steps, leak)[0]
-            else:
-                r = di_dynamics(E, [C], B, dt, n_steps, leak, [As[k - 1]], f)[0]
-            deltas[k - 1] = r if inversion == "nonlinear" else r * df(As[k - 1], hs[k])
-    if inversion in ("nonlinear", "single_loop"):
-        # r_k is a pre-activation change; the layer learns towards the target f(a_k - r_k)
-        # with 0.5 |h_k - target|^2 (dynamic_inversion.hpp, as target propagation does).
-        for j in range(L - 1):
-            deltas[j] = (hs[j + 1] - f(As[j] - deltas[j])) * df(As[j], hs[j + 1])
-    return gradients_from_deltas(hs, deltas)
-
-
-def block_abscissa(coefs, B, leak):
-    """Largest real part of the eigenvalues of the loop's full matrix, built explicitly:
-    [[-I, B], [W, -leak I]] for one layer, block bidiagonal for a chain."""
-    widths = [coefs[0].shape[0]] + [C.shape[1] for C in coefs]
-    offsets = np.cumsum([0] + widths)
-    J = -np.eye(offsets[-1])
-    J[offsets[-2]:, offsets[-2]:] *= leak
-    J[:widths[0], offsets[-2]:] = B
-    for j, C in enumerate(coefs):
-        J[offsets[j + 1]:offsets[j + 2], offsets[j]:offsets[j + 1]] = C.T
-    return np.max(np.linalg.eigvals(J).real)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -17,18 +17,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from _reference import (
-    ACTIVATIONS,
-    SGD,
-    backprop,
-    forward,
-    gradients_from_deltas,
-    output,
-    random_problem,
-    relative_error,
-    set_weights,
-    sgd_step_direction,
-)
+from _perturbation_reference import node_perturbation, weight_perturbation
+from _reference import SGD, backprop, random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import (
     NodePerturbationClassifier,
     NodePerturbationRegressor,
@@ -46,72 +36,7 @@ ESTIMATORS = {
 
 
 # ---------------------------------------------------------------- NumPy transcription
-def sample_losses(P, Y, out):
-    """Each sample's loss (cross-entropy or half squared error)."""
-    if out == "softmax":
-        return -np.sum(Y * np.log(P), axis=1)
-    if out == "logistic":
-        return -np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1)
-    return 0.5 * np.sum((P - Y) ** 2, axis=1)
-
-
-def take(stream, shapes):
-    """Consecutive arrays of these shapes from the front of the stream, and the rest."""
-    sizes = [int(np.prod(s)) for s in shapes]
-    parts = np.split(stream[: sum(sizes)], np.cumsum(sizes)[:-1])
-    return [p.reshape(s) for p, s in zip(parts, shapes)], stream[sum(sizes) :]
-
-
-def loss_change(loss, base, antithetic):
-    """dL = Loss(+) - Loss(0), or (Loss(+) - Loss(-)) / 2 for antithetic pairs."""
-    return (loss(1) - loss(-1)) / 2 if antithetic else loss(1) - base
-
-
-def weight_perturbation(X, Y, coefs, intercepts, activation, out, sigma, n_samples, antithetic, stream):
-    """RULES.md, WP: grad = (dL / sigma) xi over all parameters, batch-mean loss, averaged over draws."""
-
-    def mean_loss(cs, bs):
-        return sample_losses(forward(X, cs, bs, activation, out)[1][-1], Y, out).mean()
-
-    params = [p for pair in zip(coefs, intercepts) for p in pair]
-    estimate = [np.zeros_like(p) for p in params]
-    base = mean_loss(coefs, intercepts)
-    for _ in range(n_samples):
-        xi, stream = take(stream, [p.shape for p in params])
-
-        def loss(sign):
-            shifted = [p + sign * sigma * x for p, x in zip(params, xi)]
-            return mean_loss(shifted[0::2], shifted[1::2])
-
-        dL = loss_change(loss, base, antithetic)
-        for e, x in zip(estimate, xi):
-            e += dL / sigma * x / n_samples
-    return estimate[0::2], estimate[1::2]
-
-
-def node_perturbation(X, Y, coefs, intercepts, activation, out, sigma, n_samples, antithetic, stream):
-    """RULES.md, NP: sigma xi_l on every pre-activation, d_l = (dL / sigma) xi_l with each
-    sample's loss change, grad W_l = d_l h_{l-1}^T with the clean h."""
-    f = ACTIVATIONS[activation][0]
-    As, hs = forward(X, coefs, intercepts, activation, out)
-    base = sample_losses(hs[-1], Y, out)
-    deltas = [np.zeros_like(a) for a in As]
-    for _ in range(n_samples):
-        xi, stream = take(stream, [a.shape for a in As])
-
-        def loss(sign):
-            h = X
-            for l, (W, b) in enumerate(zip(coefs, intercepts)):
-                a = h @ W + b + sign * sigma * xi[l]
-                h = output(a, out) if l == len(coefs) - 1 else f(a)
-            return sample_losses(h, Y, out)
-
-        dL = loss_change(loss, base, antithetic)
-        for d, x in zip(deltas, xi):
-            d += (dL / sigma)[:, None] * x / n_samples
-    return gradients_from_deltas(hs, deltas)
-
-
+# (in _perturbation_reference, shared with the tests of other layer kinds)
 REFERENCES = {"wp": weight_perturbation, "np": node_perturbation}
 
 
