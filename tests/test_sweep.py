@@ -106,9 +106,9 @@ def test_fits_share_the_training_data_without_copies(digits):
     splits = _sweep._splits(X, y, None, None, True, {np.float64})
     plan = _sweep._Plan(_sweep._configurations(small(), None), [0, 1], splits, False)
     first, second = plan.prepare(0), plan.prepare(1)
-    assert first[1][1] is second[1][1] and np.shares_memory(first[1][1], X)  # X, as _core.train receives it
+    assert first[1]["X"] is second[1]["X"] and np.shares_memory(first[1]["X"], X)  # X, as _core.train receives it
     assert first[3][0][0] is X and first[3][0][1] is second[3][0][1]  # scored on the same arrays
-    assert not np.shares_memory(first[1][5][0], second[1][5][0])  # each fit its own weights
+    assert not np.shares_memory(first[1]["coefs"][0], second[1]["coefs"][0])  # each fit its own weights
 
 
 def test_cross_validation_folds_match_cross_val_score():

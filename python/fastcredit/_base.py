@@ -31,6 +31,7 @@ from . import _core
 from ._compat import Interval, Options, StrOptions, _fit_context, validate_data
 from ._memory import check_fit_memory, fit_bytes
 from .exceptions import DivergenceError
+from .layers import engine_architecture, hidden_layer_specs
 
 ACTIVATIONS = {"identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"}
 INITS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
@@ -75,6 +76,8 @@ SHARED_DEFAULTS = {
     "init": "glorot_uniform",
     "dtype": None,
     "diagnostics_every": 1,
+    "layers": None,
+    "input_shape": None,
 }
 _POSITIONAL = ("hidden_layer_sizes", "activation")
 
@@ -141,6 +144,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         "init": [StrOptions(INITS)],
         "dtype": [None, StrOptions({"float32", "float64"}), type],
         "diagnostics_every": [Interval(Integral, 0, None, closed="left")],
+        "layers": [None, list, tuple],
+        "input_shape": [None, tuple, list],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -180,29 +185,34 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         return options
 
     # ------------------------------------------------------------------ state
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}.")
-        return [int(s) for s in sizes]
+    def _architecture(self, n_features, n_outputs):
+        """The engine's description of the network (RULES.md, "Layers"): the hidden layers
+        (``layers``, else ``hidden_layer_sizes``) on ``input_shape``, then the output layer;
+        and the engine's shapes of every layer. ValueError before any work when a layer does
+        not fit the one below it."""
+        hidden = hidden_layer_specs(self.layers, self.hidden_layer_sizes)
+        architecture = engine_architecture(hidden, self.input_shape, n_features, n_outputs)
+        return architecture, _core.architecture(architecture)
 
-    def _initialize(self, layer_units, dtype):
+    def _initialize(self, architecture, dtype):
+        shapes = _core.architecture(architecture)
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = layer_units[-1]
-        self.n_layers_ = len(layer_units)
-        self.coefs_ = [np.zeros((i, o), dtype=dtype) for i, o in zip(layer_units[:-1], layer_units[1:])]
-        self.intercepts_ = [np.zeros(o, dtype=dtype) for o in layer_units[1:]]
+        self.n_outputs_ = shapes[-1]["out_units"]
+        self.n_layers_ = len(shapes) + 1
+        self._network = architecture
+        self.coefs_ = [np.zeros(layer["kernel_shape"], dtype=dtype) for layer in shapes]
+        self.intercepts_ = [np.zeros(layer["bias_shape"], dtype=dtype) for layer in shapes]
         options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
-        _core.initialize(self.coefs_, self.intercepts_, options)
-        specs = _core.rule_state_specs(self._rule, layer_units, options)
-        self._rule_state = [np.zeros((rows, cols), dtype=dtype) for _, rows, cols in specs]
+        _core.initialize(architecture, self.coefs_, self.intercepts_, options)
+        specs = _core.rule_state_specs(self._rule, architecture, options)
+        self._rule_state = [np.zeros(shape, dtype=dtype) for _, shape in specs]
+        self._rule_state_names = [name for name, _ in specs]
         self._rule_state_fresh = True
         # Each named group of rule state is a fitted attribute, e.g. feedback_weights_:
         # the same arrays the engine updates in place.
-        for group in dict.fromkeys(name for name, _, _ in specs):
-            setattr(self, group + "_", [a for (name, _, _), a in zip(specs, self._rule_state) if name == group])
+        for group in dict.fromkeys(self._rule_state_names):
+            setattr(self, group + "_", [a for name, a in zip(self._rule_state_names, self._rule_state) if name == group])
         self.loss_curve_ = []
         self.alignment_ = {"epoch": np.zeros(0, dtype=int)}
         self._progress = {
@@ -253,8 +263,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         return self._fit(X, y, incremental=False)
 
     def _prepare_fit(self, X, y, incremental, validated=None):
-        """Validate X and y, set up the network, and return ``(train_args, early_stopping)``:
-        ``_core.train``'s arguments before the epoch callback, and whether this fit holds out
+        """Validate X and y, set up the network, and return ``(job, early_stopping)``:
+        ``_core.train``'s fit description (a dict of named arrays and settings), and whether this fit holds out
         a validation set. Shared by ``fit``/``partial_fit`` and by ``fastcredit.sweep``, which
         validates its data once per configuration and passes ``validated`` = (the
         attributes ``_validate_input`` set, its X, its y) to every fresh fit of it instead."""
@@ -267,21 +277,20 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         dtype = _resolve_dtype(self.dtype, X) if first_pass else self.coefs_[0].dtype.type
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
-        hidden = self._hidden_sizes()
-        layer_units = [X.shape[1], *hidden, Y.shape[1]]
-
-        if not first_pass and [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)] != layer_units:
+        architecture, shapes = self._architecture(X.shape[1], Y.shape[1])
+        if not first_pass and architecture != self._network:
             raise ValueError(
-                f"The network's layer sizes {[c.shape[0] for c in self.coefs_] + [self.n_outputs_]} do not "
-                f"match hidden_layer_sizes={self.hidden_layer_sizes!r} and the data; refit with warm_start=False."
+                f"The fitted network {self._network['layers']} on input {self._network['input_shape']} does not "
+                f"match layers={self.layers!r}, hidden_layer_sizes={self.hidden_layer_sizes!r}, "
+                f"input_shape={self.input_shape!r} and the data; refit with warm_start=False."
             )
         reset_optimizer = (
             not incremental or not hasattr(self, "_optimizer_state") or self._optimizer_solver != self.solver
         )
-        self._check_memory(layer_units, dtype, X.shape[0], first_pass, reset_optimizer, incremental)
+        self._check_memory(architecture, shapes, dtype, X.shape[0], first_pass, reset_optimizer, incremental)
         if first_pass:
             self._random_state = check_random_state(self.random_state)
-            self._initialize(layer_units, dtype)
+            self._initialize(architecture, dtype)
         if reset_optimizer:
             self._reset_optimizer()
 
@@ -320,31 +329,44 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             warm=not self._rule_state_fresh,
         )
         self._rule_state_fresh = False
-        train_args = (
-            self._rule, X, Y, X_val, Y_val, self.coefs_, self.intercepts_, self._rule_state,
-            self._optimizer_state, best_params, options, self._progress,
-        )
-        return train_args, early_stopping
+        job = {
+            "rule": self._rule, "X": X, "Y": Y, "X_val": X_val, "Y_val": Y_val, "architecture": self._network,
+            "coefs": self.coefs_, "intercepts": self.intercepts_, "rule_state": self._named_rule_state(),
+            "optimizer_state": self._optimizer_state, "best_params": best_params, "options": options,
+            "progress": self._progress,
+        }
+        return job, early_stopping
+
+    def _named_rule_state(self):
+        return list(zip(self._rule_state_names, self._rule_state))
 
     def _fit(self, X, y, incremental=False):
-        train_args, early_stopping = self._prepare_fit(X, y, incremental)
-        result = _core.train(*train_args, self._epoch_callback())
+        job, early_stopping = self._prepare_fit(X, y, incremental)
+        result = _core.train(job, self._epoch_callback())
         self._finish_fit(result, early_stopping, incremental)
         return self
 
-    def _check_memory(self, layer_units, dtype, n_samples, first_pass, reset_optimizer, incremental):
+    def _check_memory(self, architecture, shapes, dtype, n_samples, first_pass, reset_optimizer, incremental):
         """MemoryError up front when the fit's buffers cannot fit (not an OOM kill later)."""
-        specs = _core.rule_state_specs(self._rule, layer_units, self._engine_options()) if first_pass else []
+        specs = _core.rule_state_specs(self._rule, architecture, self._engine_options()) if first_pass else []
+        batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
+        # conv/LC layers compute through their patches and channels-last outputs
+        scratch = max((batch_size * (np.prod(layer["out_shape"][1:]) * (np.prod(layer["kernel_shape"][-3:]) +
+                                                                         layer["out_shape"][0]))
+                       for layer in shapes if layer["kind"] != "Dense"), default=0)
         needed = fit_bytes(
-            layer_units,
+            [shapes[0]["in_units"]] + [layer["out_units"] for layer in shapes],
             np.dtype(dtype).itemsize,
-            batch_size=min(200 if self.batch_size == "auto" else self.batch_size, n_samples),
+            batch_size=batch_size,
             n_samples=n_samples,
             new_parameters=first_pass,
             optimizer_copies=(1 if self.solver == "sgd" else 2) if reset_optimizer else 0,
-            rule_state_elements=sum(rows * cols for _, rows, cols in specs),
+            rule_state_elements=sum(int(np.prod(shape)) for _, shape in specs),
             early_stopping=self.early_stopping and not incremental,
             diagnostics=self.diagnostics_every > 0,
+            parameters=sum(int(np.prod(layer["kernel_shape"])) + int(np.prod(layer["bias_shape"]))
+                           for layer in shapes),
+            scratch_elements=int(scratch),
         )
         check_fit_memory(needed)
 
@@ -369,7 +391,8 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
         options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
-        return _core.direction(self._rule, X, Y, self.coefs_, self.intercepts_, self._rule_state, options)
+        return _core.direction(self._rule, X, Y, self._network, self.coefs_, self.intercepts_,
+                               self._named_rule_state(), options)
 
     def _epoch_callback(self):
         if callable(self.verbose):  # a progress hook: (epoch, loss, validation_score, learning_rate)
@@ -419,7 +442,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         X = np.ascontiguousarray(X, dtype=self.coefs_[0].dtype)
-        return _core.predict(X, self.coefs_, self.intercepts_, self._engine_options())
+        return _core.predict(X, self._network, self.coefs_, self.intercepts_, self._engine_options())
 
     @abstractmethod
     def _validate_input(self, X, y, incremental, reset):

@@ -110,8 +110,11 @@ _NOTES = r"""
 class _FeedbackInitialization:
     """Computes ``feedback_init='optimized'`` feedback when a fit starts from scratch."""
 
-    def _initialize(self, layer_units, dtype):
-        super()._initialize(layer_units, dtype)
+    def _initialize(self, architecture, dtype):
+        if self.feedback_init == "optimized" and any(layer["kind"] != "dense" for layer in architecture["layers"]):
+            raise ValueError("feedback_init='optimized' needs dense layers; use 'negative_transpose' or 'random' "
+                             "with conv and locally-connected layers.")
+        super()._initialize(architecture, dtype)
         if self.feedback_init != "optimized" or not self._rule_state:
             return
         loops = (

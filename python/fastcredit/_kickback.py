@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 
 from ._backprop import _ATTRIBUTES, _PARAMETERS
+from .layers import Dense, hidden_layer_specs
 from ._base import CreditAssignmentRegressor
 from ._compat import StrOptions
 
@@ -117,7 +118,11 @@ class KickbackRegressor(CreditAssignmentRegressor):
         """unit_signs as the engine takes it: a keyword, or one '+'/'-' per hidden unit."""
         if isinstance(self.unit_signs, str):
             return self.unit_signs
-        hidden = self._hidden_sizes()
+        specs = hidden_layer_specs(self.layers, self.hidden_layer_sizes)
+        if not all(isinstance(layer, Dense) for layer in specs):
+            raise ValueError("KickbackRegressor is implemented for dense layers only (its unit signs and sign "
+                             "coherence are defined per pair of connected units).")
+        hidden = [layer.units for layer in specs]
         layers = list(self.unit_signs)
         if all(np.ndim(layer) == 0 for layer in layers):
             sizes, flat = [sum(hidden)], [layers]

@@ -69,14 +69,16 @@ def available_bytes():
 
 
 def fit_bytes(layer_units, itemsize, *, batch_size, n_samples, new_parameters, optimizer_copies,
-              rule_state_elements, early_stopping, diagnostics):
+              rule_state_elements, early_stopping, diagnostics, parameters=None, scratch_elements=0):
     """A lower bound of the bytes a fit allocates besides the data: weights, optimizer
     state, rule state, the engine's gradients and batch workspace (a, h and delta for every
-    layer), the early-stopping copy and the diagnostics probe."""
-    parameters = sum(i * o + o for i, o in zip(layer_units[:-1], layer_units[1:]))
+    layer, plus `scratch_elements` for conv/LC layers' patches), the early-stopping copy and
+    the diagnostics probe. `parameters` defaults to a dense network's count."""
+    if parameters is None:
+        parameters = sum(i * o + o for i, o in zip(layer_units[:-1], layer_units[1:]))
     units = sum(layer_units)
     elements = parameters * (int(new_parameters) + optimizer_copies + 1) + rule_state_elements
-    elements += 3 * batch_size * units + batch_size * layer_units[-1]
+    elements += 3 * batch_size * units + batch_size * layer_units[-1] + scratch_elements
     if early_stopping:
         elements += parameters
     if diagnostics:

@@ -244,7 +244,7 @@ class _Plan:
         return row
 
     def prepare(self, i):
-        """Fit i made ready for the engine: (estimator, _core.train's arguments,
+        """Fit i made ready for the engine: (estimator, _core.train's job dict,
         early_stopping, evaluation pairs, the fraction of each scored set they cover)."""
         c, seed, s = self.fits[i]
         split = self.splits[s]
@@ -252,7 +252,7 @@ class _Plan:
         est = type(template)(**{**self._params[c], "random_state": seed})  # clone(), without its deep copies
         dtype = _resolve_dtype(est.dtype, next(iter(split.X.values())))
         validated = self._validated(c, s, dtype)
-        train_args, early_stopping = est._prepare_fit(None, None, incremental=False, validated=validated)
+        job, early_stopping = est._prepare_fit(None, None, incremental=False, validated=validated)
         scored = [("train", split.X[dtype], split.y)]
         if split.X_val is not None:
             scored.append(("validation", split.X_val[dtype], split.y_val))
@@ -261,7 +261,7 @@ class _Plan:
             X_known, Y_known, fraction = self._encoded(est, (s, which, dtype), X, y)
             evaluation.append((X_known, Y_known))
             fractions.append(fraction)
-        return est, train_args, early_stopping, evaluation, fractions
+        return est, job, early_stopping, evaluation, fractions
 
     def _validated(self, c, s, dtype):
         """``_validate_input``'s work for configuration c on split s, done once for all its
@@ -335,13 +335,13 @@ def _run_threads(plan, indices, n_threads, bar):
     def next_job():
         for i in pending:
             try:
-                est, train_args, early_stopping, evaluation, fractions = plan.prepare(i)
+                est, job, early_stopping, evaluation, fractions = plan.prepare(i)
             except Exception as error:  # recorded in the fit's row; the others go on
                 rows[i] = plan.failed(i, error)
                 bar.update(failed=True)
                 continue
             in_flight[i] = (est, early_stopping, fractions)
-            return i, train_args, evaluation
+            return i, job, evaluation
         return None
 
     def done(i, outcome):

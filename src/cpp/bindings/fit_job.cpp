@@ -78,22 +78,20 @@ py::dict from_progress(const Progress& p) {
 template <typename Scalar>
 class TypedFitJob final : public FitJob {
  public:
-  TypedFitJob(const py::tuple& a, const py::sequence& evaluation)
-      : keep_alive_(py::make_tuple(a, evaluation)),
-        train_(registry().get(py::cast<std::string>(a[0])).typed(Scalar{}).train),
-        options_(to_options(a[10].cast<py::dict>())),
-        X_(as_matrix<Scalar>(array_item(a[1], "X"), "X")),
-        Y_(as_matrix<Scalar>(array_item(a[2], "Y"), "Y")),
-        X_val_(as_matrix<Scalar>(array_item(a[3], "X_val"), "X_val")),
-        Y_val_(as_matrix<Scalar>(array_item(a[4], "Y_val"), "Y_val")),
-        progress_(to_progress(a[11].cast<py::dict>())) {
-    buffers_.net = as_network<Scalar>(a[5].cast<py::list>(), a[6].cast<py::list>(), options_, true);
-    for (auto item : a[7].cast<py::list>()) {
-      auto state = array_item(item, "rule state");
-      buffers_.rule_state.arrays.push_back(as_mutable_matrix<Scalar>(state, "rule state"));
-    }
-    buffers_.optimizer_state = as_flats<Scalar>(a[8].cast<py::list>(), "optimizer state");
-    buffers_.best_params = as_flats<Scalar>(a[9].cast<py::list>(), "best parameters");
+  TypedFitJob(const py::dict& job, const py::sequence& evaluation)
+      : keep_alive_(py::make_tuple(job, evaluation)),
+        train_(registry().get(py::cast<std::string>(job["rule"])).typed(Scalar{}).train),
+        options_(to_options(job["options"].cast<py::dict>())),
+        X_(as_matrix<Scalar>(array_item(job["X"], "X"), "X")),
+        Y_(as_matrix<Scalar>(array_item(job["Y"], "Y"), "Y")),
+        X_val_(as_matrix<Scalar>(array_item(job["X_val"], "X_val"), "X_val")),
+        Y_val_(as_matrix<Scalar>(array_item(job["Y_val"], "Y_val"), "Y_val")),
+        progress_(to_progress(job["progress"].cast<py::dict>())) {
+    buffers_.net = as_network<Scalar>(job["architecture"].cast<py::dict>(), job["coefs"].cast<py::list>(),
+                                      job["intercepts"].cast<py::list>(), options_, true);
+    buffers_.rule_state = as_rule_state<Scalar>(job["rule_state"].cast<py::list>());
+    buffers_.optimizer_state = as_flats<Scalar>(job["optimizer_state"].cast<py::list>(), "optimizer state");
+    buffers_.best_params = as_flats<Scalar>(job["best_params"].cast<py::list>(), "best parameters");
     for (auto pair : evaluation) {
       auto xy = pair.cast<py::sequence>();
       if (xy.size() != 2) throw py::value_error("evaluation items must be (X, Y) pairs");
@@ -146,11 +144,12 @@ class TypedFitJob final : public FitJob {
 
 }  // namespace
 
-std::unique_ptr<FitJob> make_fit_job(const py::tuple& train_args, const py::sequence& evaluation) {
-  if (train_args.size() != 12) throw py::value_error("a fit job needs _core.train's 12 arguments");
-  if (is_float32(array_item(train_args[1], "X")))
-    return std::make_unique<TypedFitJob<float>>(train_args, evaluation);
-  return std::make_unique<TypedFitJob<double>>(train_args, evaluation);
+std::unique_ptr<FitJob> make_fit_job(const py::dict& job, const py::sequence& evaluation) {
+  for (const char* key : {"rule", "X", "Y", "X_val", "Y_val", "architecture", "coefs", "intercepts", "rule_state",
+                          "optimizer_state", "best_params", "options", "progress"})
+    if (!job.contains(key)) throw py::value_error(std::string("a fit job needs the key '") + key + "'");
+  if (is_float32(array_item(job["X"], "X"))) return std::make_unique<TypedFitJob<float>>(job, evaluation);
+  return std::make_unique<TypedFitJob<double>>(job, evaluation);
 }
 
 }  // namespace fastcredit::bindings

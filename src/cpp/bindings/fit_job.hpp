@@ -29,10 +29,11 @@ class FitJob {
   virtual py::dict outcome() const = 0;
 };
 
-/// `train_args` are `_core.train`'s arguments before the callback: (rule, X, Y, X_val, Y_val,
-/// coefs, intercepts, rule_state, optimizer_state, best_params, options, progress).
+/// `job` is `_core.train`'s fit description, a dict with the keys rule, X, Y, X_val, Y_val,
+/// architecture, coefs, intercepts, rule_state ((name, array) pairs), optimizer_state,
+/// best_params, options and progress.
 /// `evaluation` is a sequence of (X, Y) pairs scored after training (accuracy or R^2, as
 /// `score`); the job keeps every array alive until it is destroyed (with the GIL held).
-std::unique_ptr<FitJob> make_fit_job(const py::tuple& train_args, const py::sequence& evaluation);
+std::unique_ptr<FitJob> make_fit_job(const py::dict& job, const py::sequence& evaluation);
 
 }  // namespace fastcredit::bindings

@@ -50,12 +50,8 @@ struct InterruptPoll {
   }
 };
 
-py::dict train_one(const std::string& rule, py::array X, py::array Y, py::array X_val, py::array Y_val,
-                   py::list coefs, py::list intercepts, py::list rule_state, py::list optimizer_state,
-                   py::list best_params, const py::dict& options, py::dict progress, py::object epoch_callback) {
-  const auto job = make_fit_job(py::make_tuple(rule, X, Y, X_val, Y_val, coefs, intercepts, rule_state,
-                                               optimizer_state, best_params, options, progress),
-                                py::tuple());
+py::dict train_one(const py::dict& fit, py::object epoch_callback) {
+  const auto job = make_fit_job(fit, py::tuple());
   InterruptPoll poll;
   std::optional<py::error_already_set> callback_error;
   Hooks hooks;
@@ -83,15 +79,11 @@ py::dict train_one(const std::string& rule, py::array X, py::array Y, py::array 
 }
 
 template <typename Scalar>
-py::tuple direction_typed(const std::string& rule, py::array X, py::array Y, py::list coefs, py::list intercepts,
-                          py::list rule_state, const py::dict& options) {
+py::tuple direction_typed(const std::string& rule, py::array X, py::array Y, const py::dict& architecture,
+                          py::list coefs, py::list intercepts, py::list rule_state, const py::dict& options) {
   const Options o = to_options(options);
-  const auto net = as_network<Scalar>(coefs, intercepts, o, false);
-  RuleState<Scalar> state;
-  for (auto item : rule_state) {
-    auto a = py::reinterpret_borrow<py::array>(item);
-    state.arrays.push_back(as_mutable_matrix<Scalar>(a, "rule state"));
-  }
+  const auto net = as_network<Scalar>(architecture, coefs, intercepts, o, false);
+  auto state = as_rule_state<Scalar>(rule_state);
   const auto x = as_matrix<Scalar>(X, "X");
   const auto y = as_matrix<Scalar>(Y, "Y");
   const auto& entry = registry().get(rule).typed(Scalar{});
@@ -101,31 +93,31 @@ py::tuple direction_typed(const std::string& rule, py::array X, py::array Y, py:
     g.emplace(entry.direction(net, state, x, y, o));
   }
   py::list coef_dirs, intercept_dirs;
-  for (const auto& W : g->coefs) {
-    py::array_t<Scalar> a({W.rows(), W.cols()});
-    std::copy(W.data(), W.data() + W.size(), a.mutable_data());
-    coef_dirs.append(a);
-  }
-  for (const auto& b : g->intercepts) {
-    py::array_t<Scalar> a(b.size());
-    std::copy(b.data(), b.data() + b.size(), a.mutable_data());
-    intercept_dirs.append(a);
+  for (int l = 0; l < net.n_layers(); ++l) {
+    const auto& W = g->coefs[static_cast<std::size_t>(l)];
+    const auto& b = g->intercepts[static_cast<std::size_t>(l)];
+    py::array_t<Scalar> kernel(net.geometry(l).kernel_shape()), bias(net.geometry(l).bias_shape());
+    std::copy(W.data(), W.data() + W.size(), kernel.mutable_data());
+    std::copy(b.data(), b.data() + b.size(), bias.mutable_data());
+    coef_dirs.append(kernel);
+    intercept_dirs.append(bias);
   }
   return py::make_tuple(coef_dirs, intercept_dirs);
 }
 
 template <typename Scalar>
-void initialize_typed(py::list coefs, py::list intercepts, const py::dict& options) {
+void initialize_typed(const py::dict& architecture, py::list coefs, py::list intercepts, const py::dict& options) {
   const Options o = to_options(options);
-  auto net = as_network<Scalar>(coefs, intercepts, o, true);
+  auto net = as_network<Scalar>(architecture, coefs, intercepts, o, true);
   Rng rng(static_cast<std::uint64_t>(o.number("seed", 0)));
   initialize(net, parse_init(o.string("init", "glorot_uniform")), rng);
 }
 
 template <typename Scalar>
-py::array predict_typed(py::array X, py::list coefs, py::list intercepts, const py::dict& options) {
+py::array predict_typed(py::array X, const py::dict& architecture, py::list coefs, py::list intercepts,
+                        const py::dict& options) {
   const Options o = to_options(options);
-  const auto net = as_network<Scalar>(coefs, intercepts, o, false);
+  const auto net = as_network<Scalar>(architecture, coefs, intercepts, o, false);
   const auto x = as_matrix<Scalar>(X, "X");
   if (x.cols() != net.units(0)) throw py::value_error("X has the wrong number of features");
   py::array_t<Scalar> out({x.rows(), net.units(net.n_layers())});
@@ -160,7 +152,7 @@ py::array normal_noise(std::uint64_t seed, const std::vector<Index>& sizes) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "fastcredit engine: credit-assignment rules for dense networks (C++/Eigen)";
+  m.doc() = "fastcredit engine: credit-assignment rules for dense, conv and locally-connected networks (C++/Eigen)";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -173,46 +165,74 @@ PYBIND11_MODULE(_core, m) {
   bind_blas(m);
   m.def("rules", [] { return registry().names(); }, "Names of the registered learning rules.");
   m.def(
-      "rule_state_specs",
-      [](const std::string& rule, const std::vector<Index>& units, const py::dict& options) {
-        std::vector<py::tuple> out;
-        for (const auto& s : registry().get(rule).state_specs(units, to_options(options)))
-          out.push_back(py::make_tuple(s.name, s.rows, s.cols));
+      "architecture",
+      [](const py::dict& architecture) {
+        py::list out;
+        for (const auto& g : to_architecture(architecture)) {
+          py::dict layer;
+          layer["kind"] = kind_name(g.kind);
+          layer["in_shape"] = std::vector<Index>{g.in.channels, g.in.height, g.in.width};
+          layer["out_shape"] = std::vector<Index>{g.out.channels, g.out.height, g.out.width};
+          layer["in_units"] = g.in_units();
+          layer["out_units"] = g.out_units();
+          layer["kernel_shape"] = py::tuple(py::cast(g.kernel_shape()));
+          layer["bias_shape"] = py::tuple(py::cast(g.bias_shape()));
+          out.append(layer);
+        }
         return out;
       },
-      py::arg("rule"), py::arg("units"), py::arg("options"),
-      "(name, rows, cols) of every state array the rule keeps, for a network with these unit counts.");
-  m.def("train", &train_one, py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("X_val"), py::arg("Y_val"),
-        py::arg("coefs"), py::arg("intercepts"), py::arg("rule_state"), py::arg("optimizer_state"),
-        py::arg("best_params"), py::arg("options"), py::arg("progress"), py::arg("epoch_callback"),
-        "Train in place: every array is updated where it lies. Returns losses, scores, progress.");
+      py::arg("architecture"),
+      "Per layer: kind, in/out shapes (C, H, W), unit counts, kernel and bias shapes; ValueError "
+      "naming the layer and the shapes when the stack is invalid.");
+  m.def(
+      "rule_state_specs",
+      [](const std::string& rule, const py::object& architecture, const py::dict& options) {
+        const Options o = to_options(options);
+        // A plain list of unit counts n_0 .. n_L stands for dense layers.
+        const auto layers = py::isinstance<py::dict>(architecture)
+                                ? to_architecture(architecture.cast<py::dict>())
+                                : dense_architecture(py::cast<std::vector<Index>>(architecture));
+        std::vector<py::tuple> out;
+        for (const auto& s : registry().get(rule).state_specs(layers, o))
+          out.push_back(py::make_tuple(s.name, py::tuple(py::cast(s.shape))));
+        return out;
+      },
+      py::arg("rule"), py::arg("architecture"), py::arg("options"),
+      "(name, shape) of every state array the rule keeps, for a network of this architecture (or of "
+      "dense layers with these unit counts).");
+  m.def("train", &train_one, py::arg("job"), py::arg("epoch_callback"),
+        "Train in place: every array of the job dict (rule, X, Y, X_val, Y_val, architecture, coefs, "
+        "intercepts, rule_state, optimizer_state, best_params, options, progress) is updated where it "
+        "lies. Returns losses, scores, progress.");
   m.def(
       "direction",
-      [](const std::string& rule, py::array X, py::array Y, py::list coefs, py::list intercepts, py::list rule_state,
-         const py::dict& options) {
-        return is_float32(X) ? direction_typed<float>(rule, X, Y, coefs, intercepts, rule_state, options)
-                             : direction_typed<double>(rule, X, Y, coefs, intercepts, rule_state, options);
+      [](const std::string& rule, py::array X, py::array Y, const py::dict& architecture, py::list coefs,
+         py::list intercepts, py::list rule_state, const py::dict& options) {
+        return is_float32(X)
+                   ? direction_typed<float>(rule, X, Y, architecture, coefs, intercepts, rule_state, options)
+                   : direction_typed<double>(rule, X, Y, architecture, coefs, intercepts, rule_state, options);
       },
-      py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("coefs"), py::arg("intercepts"), py::arg("rule_state"),
-      py::arg("options"),
+      py::arg("rule"), py::arg("X"), py::arg("Y"), py::arg("architecture"), py::arg("coefs"), py::arg("intercepts"),
+      py::arg("rule_state"), py::arg("options"),
       "The rule's update direction (coefs, intercepts) on one batch, batch-averaged, without L2; "
       "the rule's state is read, not changed.");
   m.def(
       "initialize",
-      [](py::list coefs, py::list intercepts, const py::dict& options) {
+      [](const py::dict& architecture, py::list coefs, py::list intercepts, const py::dict& options) {
         if (coefs.empty()) throw py::value_error("no layers");
         auto first = py::reinterpret_borrow<py::array>(coefs[0]);
-        if (is_float32(first)) initialize_typed<float>(coefs, intercepts, options);
-        else initialize_typed<double>(coefs, intercepts, options);
+        if (is_float32(first)) initialize_typed<float>(architecture, coefs, intercepts, options);
+        else initialize_typed<double>(architecture, coefs, intercepts, options);
       },
-      py::arg("coefs"), py::arg("intercepts"), py::arg("options"), "Draw initial weights in place.");
+      py::arg("architecture"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
+      "Draw initial weights in place.");
   m.def(
       "predict",
-      [](py::array X, py::list coefs, py::list intercepts, const py::dict& options) {
-        return is_float32(X) ? predict_typed<float>(X, coefs, intercepts, options)
-                             : predict_typed<double>(X, coefs, intercepts, options);
+      [](py::array X, const py::dict& architecture, py::list coefs, py::list intercepts, const py::dict& options) {
+        return is_float32(X) ? predict_typed<float>(X, architecture, coefs, intercepts, options)
+                             : predict_typed<double>(X, architecture, coefs, intercepts, options);
       },
-      py::arg("X"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
+      py::arg("X"), py::arg("architecture"), py::arg("coefs"), py::arg("intercepts"), py::arg("options"),
       "Output activations (class probabilities for classifiers) for every row of X.");
   m.def(
       "normal_noise",

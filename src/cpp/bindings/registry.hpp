@@ -40,7 +40,7 @@ struct TypedEntry {
 struct RuleEntry {
   TypedEntry<float> f32;
   TypedEntry<double> f64;
-  std::function<std::vector<StateSpec>(const std::vector<Index>&, const Options&)> state_specs;
+  std::function<std::vector<StateSpec>(const Architecture&, const Options&)> state_specs;
 
   const TypedEntry<float>& typed(float) const { return f32; }
   const TypedEntry<double>& typed(double) const { return f64; }
@@ -53,8 +53,8 @@ class Registry {
     RuleEntry entry;
     entry.f32 = typed<Rule, float>();
     entry.f64 = typed<Rule, double>();
-    entry.state_specs = [](const std::vector<Index>& units, const Options& o) {
-      return Rule<double>::state_specs(units, typename Rule<double>::Params(o));
+    entry.state_specs = [](const Architecture& layers, const Options& o) {
+      return Rule<double>::state_specs(layers, typename Rule<double>::Params(o));
     };
     entries_[Rule<double>::name] = std::move(entry);
   }
@@ -84,7 +84,11 @@ class Registry {
   std::map<std::string, RuleEntry> entries_;
 };
 
-/// Defined in rules.cpp: registers every rule.
+/// Defined in rules.cpp: registers every rule, family by family (rules_<family>.cpp).
 void register_rules(Registry& registry);
+void register_feedback_rules(Registry& registry);
+void register_perturbation_rules(Registry& registry);
+void register_target_propagation_rules(Registry& registry);
+void register_dynamic_inversion_rules(Registry& registry);
 
 }  // namespace fastcredit::bindings

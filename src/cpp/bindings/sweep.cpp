@@ -67,12 +67,12 @@ struct Pool {
           py::object item = next_job();
           if (item.is_none()) break;
           auto parts = item.cast<py::tuple>();
-          if (parts.size() != 3) throw py::value_error("next_job must return (key, train_args, evaluation)");
+          if (parts.size() != 3) throw py::value_error("next_job must return (key, job, evaluation)");
           std::unique_ptr<FitJob> job;
           std::exception_ptr error;
           double seconds = 0.0;
           try {
-            job = make_fit_job(parts[1].cast<py::tuple>(), parts[2].cast<py::sequence>());
+            job = make_fit_job(parts[1].cast<py::dict>(), parts[2].cast<py::sequence>());
             py::gil_scoped_release nogil;
             const auto start = std::chrono::steady_clock::now();
             try {
@@ -161,9 +161,9 @@ void sweep(py::function next_job, py::function done, int n_jobs) {
 void bind_sweep(py::module_& m) {
   Eigen::initParallel();
   m.def("sweep", &sweep, py::arg("next_job"), py::arg("done"), py::arg("n_jobs"),
-        "Run fits on n_jobs threads with the GIL released. next_job() returns (key, train_args, "
-        "evaluation) or None when there is no more work; train_args are _core.train's arguments "
-        "before the callback, evaluation (X, Y) pairs scored after training. done(key, outcome) "
+        "Run fits on n_jobs threads with the GIL released. next_job() returns (key, job, "
+        "evaluation) or None when there is no more work; job is _core.train's fit description "
+        "dict, evaluation (X, Y) pairs scored after training. done(key, outcome) "
         "receives what _core.train returns plus 'scores' and 'fit_time' (seconds); a fit that "
         "fails has reason 'error' and the exception in 'error'. Ctrl-C stops every fit and is "
         "re-raised; an exception in next_job or done stops the sweep and is re-raised.");

@@ -20,6 +20,7 @@ int main() {
   Vector<double> b1(hidden), b2(classes);
   TrainBuffers<double> buf;
   buf.net.coefs = {MatrixMap<double>(W1.data(), d, hidden), MatrixMap<double>(W2.data(), hidden, classes)};
+  buf.net.layers = dense_layers(buf.net.coefs);
   buf.net.intercepts = {VectorMap<double>(b1.data(), hidden), VectorMap<double>(b2.data(), classes)};
   buf.net.hidden_activation = Activation::tanh;
   initialize(buf.net, Init::glorot_uniform, rng);

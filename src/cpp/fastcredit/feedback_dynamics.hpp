@@ -13,11 +13,14 @@
 ///     r_0 <- r_0 + dt * (-r_0 + B u)
 ///     r_j <- r_j + dt * (-r_j + g_{j-1}(r_{j-1}))          j = 1..m-1
 ///
-/// with `g_j(r) = W_{bottom+j+1} r` (linear DI) or, through the nonlinearity at the forward
+/// with `g_j(r) = W_{bottom+j+1} r` (linear DI; M(W) r for a conv/LC layer) or, through the nonlinearity at the forward
 /// pass's operating point, `g_j(r) = W_{bottom+j+1} (f(a) - f(a - r))` with `a` the layer's
 /// pre-activation (nonlinear DI, and the intermediate layers of single-loop DI): `r` is
 /// then the pre-activation change that removes `e`. At `a = 0` and odd `f` this is the
-/// authors' `W f(r)`. One layer (`m = 1`) with linear `g` is DI proper.
+/// authors' `W f(r)`. One layer (`m = 1`) with linear `g` is DI proper. `B u` is the
+/// transport of u through the bottom layer with kernel B (`LoopFeedback::layer_kernel`: B
+/// shaped like that layer's kernel, M(B)^T u) or a dense product (`LoopFeedback::dense`: B is
+/// n_bottom x n_top over the flattened units, single-loop DI's).
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -29,6 +32,8 @@
 #include "fastcredit/network.hpp"
 
 namespace fastcredit {
+
+enum class LoopFeedback { layer_kernel, dense };
 
 struct DynamicsSettings {
   double dt = 0.2;
@@ -66,9 +71,9 @@ class FeedbackDynamics {
   /// Runs the loop from zero; leaves r_j in ws.delta(bottom + j). Samples are independent,
   /// so the loop runs block by block of rows small enough to stay in cache for all its
   /// steps, and each block stops on its own tolerance.
-  template <typename Feedback>
+  template <typename FeedbackMatrix>
   DynamicsResult run(const Network<Scalar>& net, Workspace<Scalar>& ws, int bottom, int top,
-                     const Eigen::MatrixBase<Feedback>& B, const DynamicsSettings& s) {
+                     const Eigen::MatrixBase<FeedbackMatrix>& B, LoopFeedback feedback, const DynamicsSettings& s) {
     const Index batch = ws.batch();
     const Index n_top = net.units(top);
     // Linear one-layer DI into a wider layer: r starts at 0 and only ever moves along B u,
@@ -76,7 +81,8 @@ class FeedbackDynamics {
     //     u <- u + dt (-alpha u + s M - e),   s <- s + dt (u - s),   M = B^T W^T
     // gives the very same Euler iterates (up to rounding) for n_top^2 instead of
     // n_top * n_bottom work per step; |B u - r|^2 = (u - s) G (u - s)^T with G = B^T B.
-    const bool reduced = top == bottom + 1 && !s.through_nonlinearity && n_top < net.units(bottom);
+    const bool reduced = top == bottom + 1 && !s.through_nonlinearity && n_top < net.units(bottom) &&
+                         net.layers[static_cast<std::size_t>(bottom)].is_dense();
     Index widest = 0;  // of the states the steps sweep over
     for (int k = reduced ? top : bottom; k <= top; ++k) widest = std::max(widest, net.units(k));
     const Index block = std::max<Index>(1, std::min<Index>(batch, std::max<Index>(8, kBlockElements / widest)));
@@ -127,7 +133,9 @@ class FeedbackDynamics {
         for (int k = bottom; k < top && !reduced; ++k) {
           auto r = rows(ws.delta(k), first, n);
           auto w = view(velocity_, n, net.units(k));
-          if (k == bottom)
+          if (k == bottom && feedback == LoopFeedback::layer_kernel)
+            net.layers[static_cast<std::size_t>(bottom)].transport(B, u, w);
+          else if (k == bottom)
             multiply(u, B.transpose(), w);
           else
             forward_term(net, ws, k - 1, first, n, s.through_nonlinearity, w);
@@ -157,9 +165,11 @@ class FeedbackDynamics {
   /// to ws.delta(k) for the error in ws.delta(k + 1) (W = coefs[k]^T). Contracting layers
   /// factorise the n_{k+1}-square W B - alpha I, expanding ones the n_k-square B W - alpha I
   /// (r = (B W - alpha I)^{-1} B e), once per batch. Returns the solve's relative residual.
-  template <typename Feedback>
+  template <typename FeedbackMatrix>
   double solve_direct(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
-                      const Eigen::MatrixBase<Feedback>& B, double leak) {
+                      const Eigen::MatrixBase<FeedbackMatrix>& B, double leak) {
+    if (!net.layers[static_cast<std::size_t>(k)].is_dense())
+      throw InvalidArgument("the direct solve of dynamic inversion needs a dense layer");
     const auto& C = net.coefs[k];
     const Index batch = ws.batch(), below = C.rows(), above = C.cols();
     reserve(batch, std::max(below, above));
@@ -201,19 +211,20 @@ class FeedbackDynamics {
   }
 
   /// out = g_k(r_k) for the rows [first, first + n) of r_k = ws.delta(k), mapped through
-  /// coefs[k] to layer k + 1.
+  /// layer k's kernel (M(coefs[k]), no bias) to layer k + 1.
   void forward_term(const Network<Scalar>& net, Workspace<Scalar>& ws, int k, Index first, Index n,
                     bool through_nonlinearity, MatrixMap<Scalar>& out) {
+    const auto& layer = net.layers[static_cast<std::size_t>(k)];
     const auto r = rows(ws.delta(k), first, n);
     if (!through_nonlinearity) {
-      out.noalias() = r * net.coefs[k];
+      layer.linear(net.coefs[k], r, out);
       return;
     }
     auto moved = view(scratch_, n, net.units(k));
     moved = rows(ws.a(k), first, n) - r;
     activate<Scalar>(net.hidden_activation, moved, moved);
     moved = rows(ws.h(k), first, n) - moved;
-    out.noalias() = moved * net.coefs[k];
+    layer.linear(net.coefs[k], moved, out);
   }
 
   /// Rows per block of run(): r, its velocity and scratch (~256 KiB each in float) in cache.

@@ -1,9 +1,12 @@
-// A dense feed-forward network over caller-owned parameter buffers, and the reusable
-// workspace that holds one batch's forward pass.
+// A feed-forward network of dense, convolutional and locally-connected layers over
+// caller-owned parameter buffers, and the reusable workspace that holds one batch's
+// forward pass.
 //
-// Layout: coefs[l] is n_l x n_{l+1} (that is W_{l+1}^T in RULES.md's notation, and the
-// layout of scikit-learn's `coefs_`), so that a row-major batch H_l maps forward as
-// A_{l+1} = H_l coefs[l] + intercepts[l].
+// Layout: layers[l] is the operator of weight layer l + 1 (layers/layer.hpp); its kernel
+// coefs[l] is the 2-D view (first dimension x the rest) of its array: for a dense layer
+// n_l x n_{l+1} (W_{l+1}^T in RULES.md's notation, the layout of scikit-learn's
+// `coefs_`), so that a row-major batch H_l maps forward as A_{l+1} = H_l coefs[l] +
+// intercepts[l]. Units are flat (C*H*W, channels-first) in every batch matrix.
 #pragma once
 
 #include <cmath>
@@ -12,6 +15,7 @@
 
 #include "fastcredit/activations.hpp"
 #include "fastcredit/gemm.hpp"
+#include "fastcredit/layers/layer.hpp"
 #include "fastcredit/losses.hpp"
 #include "fastcredit/random.hpp"
 #include "fastcredit/types.hpp"
@@ -22,24 +26,50 @@ template <typename Scalar>
 struct Network {
   std::vector<MatrixMap<Scalar>> coefs;
   std::vector<VectorMap<Scalar>> intercepts;
+  std::vector<Layer<Scalar>> layers;
   Activation hidden_activation = Activation::relu;
   Output output = Output::softmax_cross_entropy;
 
   /// Number of weight layers L; the units are n_0 (inputs) ... n_L (outputs).
   int n_layers() const { return static_cast<int>(coefs.size()); }
-  Index units(int k) const { return k == 0 ? coefs[0].rows() : coefs[k - 1].cols(); }
+  Index units(int k) const { return k == 0 ? layers[0].in_units() : layers[k - 1].out_units(); }
+  const LayerGeometry& geometry(int l) const { return layers[static_cast<std::size_t>(l)].geometry(); }
+
+  /// a = forward of weight layer l (0-based) applied to h.
+  template <typename H, typename A>
+  void forward_layer(int l, const Eigen::MatrixBase<H>& h, const Eigen::MatrixBase<A>& a) const {
+    layers[static_cast<std::size_t>(l)].forward(coefs[l], intercepts[l], h, a);
+  }
 
   void check() const {
-    if (coefs.empty() || coefs.size() != intercepts.size())
-      throw InvalidArgument("a network needs as many intercept vectors as weight matrices (>= 1)");
+    if (coefs.empty() || coefs.size() != intercepts.size() || coefs.size() != layers.size())
+      throw InvalidArgument("a network needs one layer, kernel and intercept vector per weight layer (>= 1)");
     for (int l = 0; l < n_layers(); ++l) {
-      if (intercepts[l].size() != coefs[l].cols())
-        throw InvalidArgument("intercepts[" + std::to_string(l) + "] does not match coefs");
-      if (l > 0 && coefs[l].rows() != coefs[l - 1].cols())
-        throw InvalidArgument("coefs[" + std::to_string(l) + "] does not chain with the layer below");
+      const auto& g = geometry(l);
+      const std::string where = "layer " + std::to_string(l) + " (" + kind_name(g.kind) + ")";
+      if (coefs[l].size() != g.kernel_size())
+        throw InvalidArgument("coefs[" + std::to_string(l) + "] does not match " + where + "'s kernel");
+      if (intercepts[l].size() != g.bias_size())
+        throw InvalidArgument("intercepts[" + std::to_string(l) + "] does not match " + where + "'s bias");
+      if (l > 0 && g.in_units() != geometry(l - 1).out_units())
+        throw InvalidArgument(where + " does not chain with the layer below");
     }
   }
 };
+
+/// Dense layers for kernels of these shapes (n_l x n_{l+1}), e.g. for C++ callers that
+/// build a network from matrices alone.
+template <typename Scalar>
+std::vector<Layer<Scalar>> dense_layers(const std::vector<MatrixMap<Scalar>>& coefs) {
+  std::vector<Layer<Scalar>> layers;
+  for (const auto& W : coefs) {
+    LayerGeometry g;
+    g.in = {W.rows(), 1, 1};
+    g.out = {W.cols(), 1, 1};
+    layers.emplace_back(g);
+  }
+  return layers;
+}
 
 /// Per-layer batch buffers, allocated once for the largest batch; `resize_batch` only
 /// changes the views, so the batch loop never allocates.
@@ -95,8 +125,7 @@ void forward(const Network<Scalar>& net, Workspace<Scalar>& ws) {
   for (int k = 1; k <= L; ++k) {
     auto a = ws.a(k);
     auto h = ws.h(k);
-    multiply(ws.h(k - 1), net.coefs[k - 1], a);
-    a.rowwise() += net.intercepts[k - 1].transpose();
+    net.forward_layer(k - 1, ws.h(k - 1), a);
     if (k < L)
       activate<Scalar>(net.hidden_activation, a, h);
     else
@@ -123,7 +152,7 @@ void initialize(Network<Scalar>& net, Init init, Rng& rng) {
   for (int l = 0; l < net.n_layers(); ++l) {
     auto& W = net.coefs[l];
     auto& b = net.intercepts[l];
-    const double fan_in = static_cast<double>(W.rows()), fan_out = static_cast<double>(W.cols());
+    const double fan_in = net.geometry(l).fan_in(), fan_out = net.geometry(l).fan_out();
     const bool logistic_units = net.hidden_activation == Activation::logistic;
     double scale = 0.0;
     bool uniform = true;

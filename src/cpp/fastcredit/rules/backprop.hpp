@@ -20,7 +20,7 @@ struct Backprop : RuleDefaults {
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&,
                 Gradients<Scalar>& g) {
     for (int k = net.n_layers() - 1; k >= 1; --k) propagate_delta(net, ws, k, net.coefs[k]);
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 };
 

@@ -3,9 +3,10 @@
 /// output error goes straight to every hidden layer through a fixed random B_l,
 ///   d_L = e, d_l = (B_l e) * f'(a_l), grad W_l = d_l h_{l-1}^T.
 /// State "feedback_weights": B_k (n_k x n_L) for k = 1..L-1, drawn once on a fresh fit.
-/// Its "feedback_angle" compares B_k with W_{k+1}^T ... W_L^T, the product backprop
-/// would send e through if the network were linear (for the top hidden layer that is
-/// W_L^T itself, where DFA and FA coincide).
+/// Its "feedback_angle" compares B_k with W_{k+1}^T ... W_L^T, the map backprop would send
+/// e through if the network were linear (for the top hidden layer that is W_L^T itself,
+/// where DFA and FA coincide); with conv/LC layers, the matrix of the transports
+/// M(W_{k+1})^T ... M(W_L)^T, found by sending the identity down through them.
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -19,22 +20,37 @@ struct DirectFeedbackAlignment : RandomFeedback<Scalar> {
   using typename RandomFeedback<Scalar>::Params;
   using RandomFeedback<Scalar>::RandomFeedback;
 
-  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params&) {
-    return hidden_layer_specs("feedback_weights", units, [&](std::size_t) { return units.back(); });
+  static std::vector<StateSpec> state_specs(const Architecture& layers, const Params&) {
+    std::vector<StateSpec> specs;
+    for (std::size_t k = 1; k < layers.size(); ++k)
+      specs.emplace_back("feedback_weights", layers[k - 1].out_units(), layers.back().out_units());
+    return specs;
+  }
+
+  void init_state(const Network<Scalar>&, Rng& rng) {
+    this->draw_feedback(rng, [&](int k) {
+      const auto& B = this->B_[static_cast<std::size_t>(k - 1)];
+      return std::pair<double, double>(double(B.rows()), double(B.cols()));
+    });
   }
 
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
     for (int k = 1; k < net.n_layers(); ++k) direct_delta(net, ws, k, this->B_[static_cast<std::size_t>(k - 1)]);
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 
   void report(const Network<Scalar>& net, Workspace<Scalar>&, Report& report) {
-    // transport = coefs[k] coefs[k+1] ... coefs[L-1] (= W_{k+1}^T ... W_L^T), top down.
-    Matrix<Scalar> transport = net.coefs[net.n_layers() - 1];
-    std::vector<double> angles(static_cast<std::size_t>(net.n_layers()));
-    for (int k = net.n_layers() - 1; k >= 1; --k) {
-      if (k < net.n_layers() - 1) transport = (net.coefs[k] * transport).eval();
-      angles[static_cast<std::size_t>(k)] = angle_degrees(this->B_[static_cast<std::size_t>(k - 1)], transport);
+    // transport^T = the map from the output's error down to layer k (dense: coefs[k] ...
+    // coefs[L-1]), n_L x n_k: the identity sent down through the layers above k.
+    const int L = net.n_layers();
+    Matrix<Scalar> transport = Matrix<Scalar>::Identity(net.units(L), net.units(L)), below;
+    std::vector<double> angles(static_cast<std::size_t>(L));
+    for (int k = L - 1; k >= 1; --k) {
+      below.resize(transport.rows(), net.units(k));
+      net.layers[static_cast<std::size_t>(k)].transport(net.coefs[k], transport, below);
+      transport.swap(below);
+      angles[static_cast<std::size_t>(k)] =
+          angle_degrees(this->B_[static_cast<std::size_t>(k - 1)], transport.transpose());
     }
     report_feedback_angles(net.n_layers(), report, [&](int k) { return angles[static_cast<std::size_t>(k)]; });
   }

@@ -18,6 +18,14 @@
 /// B towards -P^T (P the loop's forward map), then shrinks it, until the loop is stable,
 /// and halves the step of dynamics that diverge; `"raise"` (or an irreparable loop, e.g. an
 /// expanding layer without leak) stops the fit with an InvalidArgument naming the layer.
+///
+/// Conv and LC layers (RULES.md, "Layers"): the dynamics run through the layers' operators
+/// (M(W) r forward, M(B)^T u for a B shaped like the kernel). The stability check needs
+/// the loop's matrices: they are found by sending the identity through the operators, and
+/// the check's eigenproblem has the size of the loop's narrower end, so a layer-wise loop
+/// through a conv/LC layer whose narrower end exceeds kMaxOperatorLoop units is refused
+/// before any work (single-loop DI's loop ends at the output and is always checked). The
+/// direct solve (`"direct"`) needs dense layers and is refused otherwise.
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -81,28 +89,47 @@ struct DynamicInversion : RuleDefaults {
     }
   };
 
+  /// Layer-wise loops through a conv/LC layer with a narrower end above this are refused.
+  static constexpr Index kMaxOperatorLoop = 1024;
+
   /// One feedback matrix per inverted layer k = 1..L-1 (shape of coefs[k]); single-loop DI
   /// has one, n_1 x n_L.
-  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params& p) {
-    const int L = static_cast<int>(units.size()) - 1;
+  static std::vector<StateSpec> state_specs(const Architecture& layers, const Params& p) {
+    const int L = static_cast<int>(layers.size());
+    const auto units = layer_units(layers);
     std::vector<StateSpec> specs;
     if (L < 2) return specs;
     if (p.inversion == Inversion::single_loop) return {{"feedback_weights", units[1], units[L]}};
-    for (int k = 1; k < L; ++k) specs.push_back({"feedback_weights", units[k], units[k + 1]});
+    for (int k = 1; k < L; ++k) {
+      const auto& g = layers[static_cast<std::size_t>(k)];
+      if (!g.is_dense()) {
+        const std::string where = "layer " + std::to_string(k) + " (" + kind_name(g.kind) + ")";
+        if (p.inversion == Inversion::direct)
+          throw InvalidArgument("inversion='direct' needs dense layers; " + where +
+                                " is not: use inversion='dynamic' or 'nonlinear'");
+        if (std::min(g.in_units(), g.out_units()) > kMaxOperatorLoop)
+          throw InvalidArgument("the stability check of the loop inverting " + where + " (" +
+                                std::to_string(g.in_units()) + " -> " + std::to_string(g.out_units()) +
+                                " units) would need an eigenproblem of " +
+                                std::to_string(std::min(g.in_units(), g.out_units())) + " units (at most " +
+                                std::to_string(kMaxOperatorLoop) + "); use inversion='single_loop'");
+      }
+      specs.emplace_back("feedback_weights", g.kernel_shape());
+    }
     return specs;
   }
 
   DynamicInversion(const Params& p, RuleState<Scalar>& state)
       : p_(p),
-        state_(state),
-        loops_(state.arrays.size()),
-        residual_(state.arrays.size(), std::nan("")),
-        step_scale_(state.arrays.size(), 1.0),
-        repairs_(state.arrays.size(), 0.0) {}
+        B_(state.group("feedback_weights")),
+        loops_(B_.size()),
+        residual_(B_.size(), std::nan("")),
+        step_scale_(B_.size(), 1.0),
+        repairs_(B_.size(), 0.0) {}
 
   void init_state(const Network<Scalar>& net, Rng& rng) {
-    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
-      auto& B = state_.arrays[i];
+    for (std::size_t i = 0; i < B_.size(); ++i) {
+      auto& B = B_[i];
       switch (p_.feedback_init) {
         case FeedbackInit::negative_transpose: B = (-forward_map_transposed(net, i)).template cast<Scalar>(); break;
         case FeedbackInit::random: {
@@ -122,9 +149,9 @@ struct DynamicInversion : RuleDefaults {
 
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
     const int L = net.n_layers();
-    for (int i = static_cast<int>(state_.arrays.size()) - 1; i >= 0; --i) {
+    for (int i = static_cast<int>(B_.size()) - 1; i >= 0; --i) {
       const int k = bottom(i), top = top_of(i, L);
-      const auto& B = state_.arrays[static_cast<std::size_t>(i)];
+      const auto& B = B_[static_cast<std::size_t>(i)];
       if (p_.inversion == Inversion::direct)
         residual_[i] = loops_[i].solve_direct(net, ws, k, B, p_.dynamics.leak);
       else
@@ -137,7 +164,7 @@ struct DynamicInversion : RuleDefaults {
     // Every loop below has read its error r_top: the targets can become deltas now.
     if (p_.dynamics.through_nonlinearity)
       for (int k = 1; k < L; ++k) delta_from_inverted_error(net, ws, k);
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 
   void after_step(const Network<Scalar>& net, Workspace<Scalar>&, StepContext<Scalar>&, const Gradients<Scalar>&) {
@@ -154,11 +181,11 @@ struct DynamicInversion : RuleDefaults {
     for (const char* key : {"spectral_abscissa", "inversion_residual", "feedback_angle", "stability_repairs",
                             "inversion_step"})
       report[key].assign(static_cast<std::size_t>(L), std::nan(""));
-    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
+    for (std::size_t i = 0; i < B_.size(); ++i) {
       const auto at = static_cast<std::size_t>(top_of(static_cast<int>(i), L) - 1);
       const Eigen::MatrixXd PT = forward_map_transposed(net, i);
-      const Eigen::MatrixXd B = state_.arrays[i].template cast<double>();
-      report["spectral_abscissa"][at] = abscissa(PT, B, i, L);
+      const Eigen::MatrixXd B = B_[i].template cast<double>();
+      report["spectral_abscissa"][at] = abscissa(net, PT, B, i);
       report["inversion_residual"][at] = residual_[i];
       report["feedback_angle"][at] = angle_degrees(B, -PT);
       report["stability_repairs"][at] = repairs_[i];
@@ -183,17 +210,38 @@ struct DynamicInversion : RuleDefaults {
   int bottom(int i) const { return p_.inversion == Inversion::single_loop ? 1 : i + 1; }
   int top_of(int i, int L) const { return p_.inversion == Inversion::single_loop ? L : i + 2; }
 
-  /// P^T = coefs[bottom] ... coefs[top - 1] (n_bottom x n_top), the shape of B.
+  /// What B stands in for, negated: a layer-wise loop's forward kernel coefs[bottom] (a
+  /// dense layer's n_bottom x n_top P^T); single-loop DI's P^T = coefs[bottom] ...
+  /// coefs[top - 1] as a matrix, the identity of the output sent down through the layers.
   Eigen::MatrixXd forward_map_transposed(const Network<Scalar>& net, std::size_t i) const {
     const int first = bottom(static_cast<int>(i)), last = top_of(static_cast<int>(i), net.n_layers());
-    Eigen::MatrixXd PT = net.coefs[first].template cast<double>();
-    for (int k = first + 1; k < last; ++k) PT = (PT * net.coefs[k].template cast<double>()).eval();
-    return PT;
+    if (last == first + 1 && p_.inversion != Inversion::single_loop) return net.coefs[first].template cast<double>();
+    Matrix<Scalar> P = Matrix<Scalar>::Identity(net.units(last), net.units(last)), below;
+    for (int k = last - 1; k >= first; --k) {
+      below.resize(P.rows(), net.units(k));
+      net.layers[static_cast<std::size_t>(k)].transport(net.coefs[k], P, below);
+      P.swap(below);
+    }
+    return P.transpose().template cast<double>();
   }
 
-  double abscissa(const Eigen::MatrixXd& PT, const Eigen::MatrixXd& B, std::size_t i, int L) const {
-    const int m = top_of(static_cast<int>(i), L) - bottom(static_cast<int>(i));
-    return loop_spectral_abscissa(PT.transpose(), B, m, p_.dynamics.leak);
+  /// The loop's spectral abscissa for feedback B (in its storage shape, as a double
+  /// matrix). A kernel-shaped B of a conv/LC layer and that layer's P are made matrices
+  /// by sending the identity of the top layer through the operator.
+  double abscissa(const Network<Scalar>& net, const Eigen::MatrixXd& PT, const Eigen::MatrixXd& B,
+                  std::size_t i) const {
+    const int first = bottom(static_cast<int>(i)), last = top_of(static_cast<int>(i), net.n_layers());
+    const int m = last - first;
+    const auto& layer = net.layers[static_cast<std::size_t>(first)];
+    if (p_.inversion == Inversion::single_loop || layer.is_dense())
+      return loop_spectral_abscissa(PT.transpose(), B, m, p_.dynamics.leak);
+    const Matrix<Scalar> identity = Matrix<Scalar>::Identity(layer.out_units(), layer.out_units());
+    Matrix<Scalar> P(layer.out_units(), layer.in_units()), Bt(layer.out_units(), layer.in_units());
+    layer.transport(net.coefs[first], identity, P);
+    const Matrix<Scalar> kernel = B.cast<Scalar>();
+    layer.transport(kernel, identity, Bt);
+    return loop_spectral_abscissa(P.template cast<double>(), Bt.transpose().template cast<double>(), m,
+                                  p_.dynamics.leak);
   }
 
   /// Runs the loop; on divergence halves its Euler step (repair) or stops the fit.
@@ -202,7 +250,9 @@ struct DynamicInversion : RuleDefaults {
     DynamicsSettings settings = p_.dynamics;
     for (int attempt = 0;; ++attempt) {
       settings.dt = p_.dynamics.dt * step_scale_[i];
-      const DynamicsResult result = loops_[i].run(net, ws, k, top, B, settings);
+      const LoopFeedback feedback =
+          p_.inversion == Inversion::single_loop && top > k + 1 ? LoopFeedback::dense : LoopFeedback::layer_kernel;
+      const DynamicsResult result = loops_[i].run(net, ws, k, top, B, feedback, settings);
       residual_[i] = result.residual;
       if (!result.diverged) return;
       force_check_ = true;
@@ -217,10 +267,10 @@ struct DynamicInversion : RuleDefaults {
   /// Checks every loop; repairs B (blend towards -P^T, then shrink) or throws.
   void enforce_stability(const Network<Scalar>& net) {
     const int L = net.n_layers();
-    for (std::size_t i = 0; i < state_.arrays.size(); ++i) {
+    for (std::size_t i = 0; i < B_.size(); ++i) {
       const Eigen::MatrixXd PT = forward_map_transposed(net, i);
-      Eigen::MatrixXd B = state_.arrays[i].template cast<double>();
-      const double found = abscissa(PT, B, i, L);
+      Eigen::MatrixXd B = B_[i].template cast<double>();
+      const double found = abscissa(net, PT, B, i);
       if (found < 0.0) continue;
       const std::string where = "the feedback loop inverting layer " + std::to_string(top_of(static_cast<int>(i), L)) +
                                 " is unstable (spectral abscissa " + std::to_string(found) + " >= 0)";
@@ -229,21 +279,21 @@ struct DynamicInversion : RuleDefaults {
       bool stable = false;
       for (double blend : {0.125, 0.25, 0.5, 1.0}) {
         B = (1.0 - blend) * start - blend * PT;
-        if ((stable = abscissa(PT, B, i, L) < 0.0)) break;
+        if ((stable = abscissa(net, PT, B, i) < 0.0)) break;
       }
       for (int halving = 0; !stable && halving < 40; ++halving) {
         B *= 0.5;
-        stable = abscissa(PT, B, i, L) < 0.0;
+        stable = abscissa(net, PT, B, i) < 0.0;
       }
       if (!stable)
         throw InvalidArgument(where + " and cannot be repaired by changing B: an expanding layer needs leak > 0");
-      state_.arrays[i] = B.cast<Scalar>();
+      B_[i] = B.cast<Scalar>();
       repairs_[i] += 1.0;
     }
   }
 
   Params p_;
-  RuleState<Scalar>& state_;
+  std::vector<MatrixMap<Scalar>> B_;
   std::vector<FeedbackDynamics<Scalar>> loops_;
   std::vector<double> residual_, step_scale_, repairs_;
   long batches_ = 0;

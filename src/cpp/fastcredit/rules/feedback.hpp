@@ -6,7 +6,8 @@
 /// weights it stands in for.
 ///
 /// Every feedback matrix is stored in the orientation RULES.md gives B: the one that
-/// replaces coefs[k] (= W_{k+1}^T, n_k x n_{k+1}) has that shape; DFA's B_k is n_k x n_L.
+/// replaces coefs[k] has its shape (a dense layer's W_{k+1}^T, n_k x n_{k+1}; a conv or
+/// LC layer's kernel, RULES.md "Layers"); DFA's B_k is n_k x n_L over the flattened units.
 /// Feedback matrices (state "feedback_weights") exist for the hidden layers k = 1..L-1
 /// only, the first layer's weights have no error to send further down.
 #pragma once
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fastcredit/rules/rule.hpp"
@@ -22,8 +24,9 @@ namespace fastcredit {
 
 /// How random feedback matrices (or their magnitudes) are drawn: `feedback_init`
 /// "uniform" (on +-scale) or "normal" (standard deviation scale); `feedback_scale` a
-/// positive number or "auto", the Glorot scale of the matrix's shape (sqrt(6 / (rows +
-/// cols)) uniform, sqrt(2 / (rows + cols)) normal), i.e. the forward weights' own.
+/// positive number or "auto", the Glorot scale of the fans of what the matrix stands for
+/// (sqrt(6 / (fan_in + fan_out)) uniform, sqrt(2 / (fan_in + fan_out)) normal), i.e. the
+/// forward weights' own; a dense matrix's fans are its rows and columns.
 struct FeedbackDistribution {
   bool uniform = true;
   double scale = 0.0;  // 0: auto
@@ -42,22 +45,22 @@ struct FeedbackDistribution {
     }
   }
 
-  /// The uniform bound or normal standard deviation for a rows x cols matrix.
-  double scale_for(Index rows, Index cols) const {
+  /// The uniform bound or normal standard deviation for these fans.
+  double scale_for(double fan_in, double fan_out) const {
     if (scale > 0.0) return scale;
-    return std::sqrt((uniform ? 6.0 : 2.0) / static_cast<double>(rows + cols));
+    return std::sqrt((uniform ? 6.0 : 2.0) / (fan_in + fan_out));
   }
 
-  /// E|x| of one draw for a rows x cols matrix: the magnitude sign symmetry's uniform
-  /// mode gives every feedback weight, so that both of its modes are equally large.
-  double mean_magnitude(Index rows, Index cols) const {
-    const double s = scale_for(rows, cols);
+  /// E|x| of one draw for these fans: the magnitude sign symmetry's uniform mode gives
+  /// every feedback weight, so that both of its modes are equally large.
+  double mean_magnitude(double fan_in, double fan_out) const {
+    const double s = scale_for(fan_in, fan_out);
     return uniform ? 0.5 * s : s * std::sqrt(2.0 / 3.141592653589793);
   }
 
   template <typename Scalar>
-  void draw(MatrixMap<Scalar>& B, Rng& rng) const {
-    const double s = scale_for(B.rows(), B.cols());
+  void draw(MatrixMap<Scalar>& B, double fan_in, double fan_out, Rng& rng) const {
+    const double s = scale_for(fan_in, fan_out);
     for (Index i = 0; i < B.size(); ++i)
       B.data()[i] = static_cast<Scalar>(uniform ? rng.uniform(-s, s) : s * rng.normal());
   }
@@ -72,28 +75,36 @@ struct RandomFeedback : RuleDefaults {
     explicit Params(const Options& o) : distribution(o) {}
   };
 
-  RandomFeedback(const Params& params, RuleState<Scalar>& state) : params_(params), B_(state.arrays) {}
-
-  void init_state(const Network<Scalar>&, Rng& rng) {
-    for (auto& B : B_) params_.distribution.draw(B, rng);
-  }
+  RandomFeedback(const Params& params, RuleState<Scalar>& state)
+      : params_(params), B_(state.group("feedback_weights")) {}
 
  protected:
+  /// B_k for k = 1..L-1 drawn with fans(k) = {fan_in, fan_out}.
+  template <typename Fans>
+  void draw_feedback(Rng& rng, Fans fans) {
+    for (std::size_t i = 0; i < B_.size(); ++i) {
+      const auto [fan_in, fan_out] = fans(static_cast<int>(i) + 1);
+      params_.distribution.draw(B_[i], fan_in, fan_out, rng);
+    }
+  }
+
   Params params_;
-  std::vector<MatrixMap<Scalar>>& B_;
+  std::vector<MatrixMap<Scalar>> B_;
 };
 
-/// One {"feedback_weights", n_k, cols(k)} spec per hidden layer k = 1..L-1.
-template <typename Cols>
-std::vector<StateSpec> hidden_layer_specs(const std::string& name, const std::vector<Index>& units, Cols cols) {
+/// Specs `name` shaped like the kernels of layers k = 1..L-1, which the feedback
+/// replaces (FA, SS, KP).
+inline std::vector<StateSpec> layerwise_feedback_specs(const Architecture& layers,
+                                                       const std::string& name = "feedback_weights") {
   std::vector<StateSpec> specs;
-  for (std::size_t k = 1; k + 1 < units.size(); ++k) specs.push_back({name, units[k], cols(k)});
+  for (std::size_t k = 1; k < layers.size(); ++k) specs.emplace_back(name, layers[k].kernel_shape());
   return specs;
 }
 
-/// Specs of feedback matrices shaped like the forward weights they replace (FA, SS, KP).
-inline std::vector<StateSpec> layerwise_feedback_specs(const std::vector<Index>& units) {
-  return hidden_layer_specs("feedback_weights", units, [&](std::size_t k) { return units[k + 1]; });
+/// The fans of the kernel of layer k.
+template <typename Scalar>
+std::pair<double, double> layer_fans(const Network<Scalar>& net, int k) {
+  return {net.geometry(k).fan_in(), net.geometry(k).fan_out()};
 }
 
 /// d_k = (e F^T) * f'(a_k): the output error e = ws.delta(L) sent straight to hidden

@@ -51,7 +51,12 @@ struct Kickback : RuleDefaults {
     bool given() const { return unit_signs != "alternating" && unit_signs != "random"; }
   };
 
-  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params& p) {
+  static std::vector<StateSpec> state_specs(const Architecture& layers, const Params& p) {
+    for (const auto& g : layers)
+      if (!g.is_dense())
+        throw InvalidArgument(std::string("kickback is implemented for dense layers only, not ") + kind_name(g.kind) +
+                              " (its unit signs and sign coherence are defined per pair of connected units)");
+    const auto units = layer_units(layers);
     if (units.size() < 2 || units.back() != 1)
       throw InvalidArgument("kickback needs a network with a single (scalar) output unit");
     std::vector<StateSpec> specs;
@@ -109,7 +114,7 @@ struct Kickback : RuleDefaults {
       d.array().colwise() *= beta;
       multiply_by_derivative<Scalar>(Activation::relu, ws.a(k), ws.h(k), d);
     }
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 
   /// Projection onto the coherent orthant: weights of the wrong sign become zero.

@@ -52,7 +52,7 @@ class NodePerturbation : public PerturbationRule {
           const auto c = coefficients.template cast<Scalar>();
           for (int k = 1; k <= L; ++k) ws.delta(k).array() += xi(k).array().colwise() * c;
         });
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 
  private:
@@ -70,8 +70,7 @@ class NodePerturbation : public PerturbationRule {
       if (k == 1) {
         a = ws.a(1);
       } else {
-        multiply(ws_.h(k - 1), net.coefs[k - 1], a);
-        a.rowwise() += net.intercepts[k - 1].transpose();
+        net.forward_layer(k - 1, ws_.h(k - 1), a);
       }
       a += step * xi(k);
       if (k < L)

@@ -35,13 +35,16 @@ struct PerturbationParams {
 };
 
 /// A network of net's shape whose parameters live in `storage` (resized to fit), laid out
-/// coefs[0], intercepts[0], coefs[1], ... (each row-major): perturbed weights, or noise.
+/// coefs[0], intercepts[0], coefs[1], ... (each flat in C order): perturbed weights, or noise.
 template <typename Scalar>
 Network<Scalar> network_over(const Network<Scalar>& net, Vector<Scalar>& storage) {
   Index size = 0;
   for (int l = 0; l < net.n_layers(); ++l) size += net.coefs[l].size() + net.intercepts[l].size();
   storage.resize(size);
-  Network<Scalar> out{{}, {}, net.hidden_activation, net.output};
+  Network<Scalar> out;
+  out.layers = net.layers;
+  out.hidden_activation = net.hidden_activation;
+  out.output = net.output;
   Scalar* p = storage.data();
   for (int l = 0; l < net.n_layers(); ++l) {
     out.coefs.emplace_back(p, net.coefs[l].rows(), net.coefs[l].cols());

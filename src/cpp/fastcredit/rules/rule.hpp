@@ -4,7 +4,7 @@
 // A rule is a class template `Rule<Scalar>` with
 //   static constexpr const char* name;
 //   struct Params { explicit Params(const Options&); };         // its hyper-parameters
-//   static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params&);
+//   static std::vector<StateSpec> state_specs(const std::vector<LayerGeometry>&, const Params&);
 //   Rule(const Params&, RuleState<Scalar>& state);              // state outlives the rule
 //   void reserve(const Network<Scalar>&, Index max_batch);      // scratch buffers, before any backward
 //   void init_state(const Network<Scalar>&, Rng&);              // fresh fit only
@@ -34,16 +34,51 @@
 
 namespace fastcredit {
 
-/// Shape of one array of rule state (e.g. a feedback matrix), allocated by the caller.
+/// Name and shape of one array of rule state (e.g. a feedback matrix, shaped like the
+/// kernel it stands for), allocated by the caller. Arrays of one name form a group (e.g.
+/// one feedback matrix per hidden layer, in layer order); the engine sees each array as
+/// the 2-D matrix rows() x cols() (first dimension x the rest), as it sees kernels.
 struct StateSpec {
   std::string name;
-  Index rows, cols;
+  std::vector<Index> shape;
+
+  StateSpec(std::string n, std::vector<Index> s) : name(std::move(n)), shape(std::move(s)) {}
+  StateSpec(std::string n, Index rows, Index cols) : name(std::move(n)), shape{rows, cols} {}
+  Index rows() const { return shape.empty() ? 1 : shape[0]; }
+  Index cols() const {
+    Index cols = 1;
+    for (std::size_t i = 1; i < shape.size(); ++i) cols *= shape[i];
+    return cols;
+  }
 };
 
+/// The rule's state arrays, each with its group name (StateSpec::name).
 template <typename Scalar>
 struct RuleState {
+  std::vector<std::string> names;
   std::vector<MatrixMap<Scalar>> arrays;
+
+  void add(const std::string& name, MatrixMap<Scalar> array) {
+    names.push_back(name);
+    arrays.push_back(array);
+  }
+  /// Every array of the group `name`, in order (views of the caller's storage).
+  std::vector<MatrixMap<Scalar>> group(const std::string& name) const {
+    std::vector<MatrixMap<Scalar>> out;
+    for (std::size_t i = 0; i < arrays.size(); ++i)
+      if (names[i] == name) out.push_back(arrays[i]);
+    return out;
+  }
+  /// The one array of the group `name`.
+  MatrixMap<Scalar> single(const std::string& name) const {
+    auto arrays_of = group(name);
+    if (arrays_of.size() != 1) throw InvalidArgument("the rule state needs exactly one '" + name + "' array");
+    return arrays_of.front();
+  }
 };
+
+/// The geometries of a network's layers, for state_specs.
+using Architecture = std::vector<LayerGeometry>;
 
 /// Batch-averaged update directions, in the layout of the parameters.
 template <typename Scalar>
@@ -68,24 +103,27 @@ struct StepContext {
   double learning_rate;
 };
 
-/// grad coefs[l] = h_l^T d_{l+1} / B, grad intercepts[l] = mean of d_{l+1} (RULES.md, BP).
+/// grad coefs[l] = dLoss/dK of layer l for the deltas d_{l+1} and inputs h_l (dense:
+/// h_l^T d_{l+1} / B), grad intercepts[l] the batch mean of d_{l+1} (RULES.md, BP, "Layers").
 template <typename Scalar>
-void gradients_from_deltas(Workspace<Scalar>& ws, Gradients<Scalar>& g) {
+void gradients_from_deltas(const Network<Scalar>& net, Workspace<Scalar>& ws, Gradients<Scalar>& g) {
   const Scalar inv_batch = Scalar(1) / static_cast<Scalar>(ws.batch());
   for (int l = 0; l < ws.n_layers(); ++l) {
+    const auto& layer = net.layers[static_cast<std::size_t>(l)];
     auto d = ws.delta(l + 1);
-    multiply(ws.h(l).transpose(), d, g.coefs[l], inv_batch);
-    g.intercepts[l].noalias() = inv_batch * d.colwise().sum().transpose();
+    layer.kernel_gradient(ws.h(l), d, g.coefs[l], inv_batch);
+    layer.bias_gradient(d, g.intercepts[l], inv_batch);
   }
 }
 
-/// d_k = (d_{k+1} F^T) * f'(a_k) for a hidden layer k, where F stands where coefs[k]
-/// (= W_{k+1}^T) stands in backprop: the transport of the error through one layer.
+/// d_k = M(F)^T d_{k+1} * f'(a_k) for a hidden layer k, where the kernel F stands where
+/// coefs[k] (= W_{k+1}^T) stands in backprop: the transport of the error through one
+/// layer (dense: d_{k+1} F^T).
 template <typename Scalar, typename Feedback>
 void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
                      const Eigen::MatrixBase<Feedback>& F) {
   auto d = ws.delta(k);
-  multiply(ws.delta(k + 1), F.transpose(), d);
+  net.layers[static_cast<std::size_t>(k)].transport(F, ws.delta(k + 1), d);
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 
@@ -119,7 +157,7 @@ double angle_degrees(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& 
 /// Defaults for everything in the rule interface except `backward`.
 struct RuleDefaults {
   template <typename Params>
-  static std::vector<StateSpec> state_specs(const std::vector<Index>&, const Params&) { return {}; }
+  static std::vector<StateSpec> state_specs(const Architecture&, const Params&) { return {}; }
   template <typename Network>
   void init_state(const Network&, Rng&) {}
   template <typename Network>

@@ -28,32 +28,35 @@ struct SignSymmetry : RuleDefaults {
   };
 
   /// feedback_weights for k = 1..L-1, then (random magnitudes) feedback_magnitudes alike.
-  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params& params) {
-    auto specs = layerwise_feedback_specs(units);
+  static std::vector<StateSpec> state_specs(const Architecture& layers, const Params& params) {
+    auto specs = layerwise_feedback_specs(layers);
     if (params.random_magnitudes) {
-      auto magnitudes = hidden_layer_specs("feedback_magnitudes", units, [&](std::size_t k) { return units[k + 1]; });
+      auto magnitudes = layerwise_feedback_specs(layers, "feedback_magnitudes");
       specs.insert(specs.end(), magnitudes.begin(), magnitudes.end());
     }
     return specs;
   }
 
-  SignSymmetry(const Params& params, RuleState<Scalar>& state) : params_(params), state_(state.arrays) {
-    const std::size_t hidden = params.random_magnitudes ? state_.size() / 2 : state_.size();
-    for (std::size_t i = 0; i < hidden; ++i) feedback_.emplace_back(state_[i].rows(), state_[i].cols());
+  SignSymmetry(const Params& params, RuleState<Scalar>& state)
+      : params_(params), published_(state.group("feedback_weights")), magnitudes_(state.group("feedback_magnitudes")) {
+    if (params.random_magnitudes && magnitudes_.size() != published_.size())
+      throw InvalidArgument("sign symmetry with random magnitudes needs one magnitude array per feedback matrix");
+    for (const auto& B : published_) feedback_.emplace_back(B.rows(), B.cols());
   }
 
   void init_state(const Network<Scalar>& net, Rng& rng) {
     if (params_.random_magnitudes)
-      for (std::size_t i = feedback_.size(); i < state_.size(); ++i) {
-        params_.distribution.draw(state_[i], rng);
-        state_[i] = state_[i].cwiseAbs();
+      for (std::size_t i = 0; i < magnitudes_.size(); ++i) {
+        const auto [fan_in, fan_out] = layer_fans(net, static_cast<int>(i) + 1);
+        params_.distribution.draw(magnitudes_[i], fan_in, fan_out, rng);
+        magnitudes_[i] = magnitudes_[i].cwiseAbs();
       }
     publish(net);
   }
 
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
     for (int k = net.n_layers() - 1; k >= 1; --k) propagate_delta(net, ws, k, feedback(net, k));
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
   }
 
   void after_step(const Network<Scalar>& net, Workspace<Scalar>&, StepContext<Scalar>&, const Gradients<Scalar>&) {
@@ -69,20 +72,22 @@ struct SignSymmetry : RuleDefaults {
   const Matrix<Scalar>& feedback(const Network<Scalar>& net, int k) {
     const auto i = static_cast<std::size_t>(k - 1);
     auto& B = feedback_[i];
-    if (params_.random_magnitudes)
-      B = net.coefs[k].array().sign() * state_[feedback_.size() + i].array();
-    else
-      B = static_cast<Scalar>(params_.distribution.mean_magnitude(B.rows(), B.cols())) * net.coefs[k].array().sign();
+    if (params_.random_magnitudes) {
+      B = net.coefs[k].array().sign() * magnitudes_[i].array();
+    } else {
+      const auto [fan_in, fan_out] = layer_fans(net, k);
+      B = static_cast<Scalar>(params_.distribution.mean_magnitude(fan_in, fan_out)) * net.coefs[k].array().sign();
+    }
     return B;
   }
 
   /// Keeps the exposed feedback_weights equal to the feedback of the current weights.
   void publish(const Network<Scalar>& net) {
-    for (int k = 1; k < net.n_layers(); ++k) state_[static_cast<std::size_t>(k - 1)] = feedback(net, k);
+    for (int k = 1; k < net.n_layers(); ++k) published_[static_cast<std::size_t>(k - 1)] = feedback(net, k);
   }
 
   Params params_;
-  std::vector<MatrixMap<Scalar>>& state_;
+  std::vector<MatrixMap<Scalar>> published_, magnitudes_;
   std::vector<Matrix<Scalar>> feedback_;
 };
 

@@ -49,7 +49,7 @@ class TargetPropagation : public RuleDefaults {
   struct Params {
     double target_step, inverse_learning_rate, inverse_noise_std;
     bool alternating;
-    Index auxiliary_output_size, max_batch;
+    Index auxiliary_output_size;
     Options options;  // the optimizer's settings, shared with the inverses
 
     explicit Params(const Options& o)
@@ -58,7 +58,6 @@ class TargetPropagation : public RuleDefaults {
           inverse_noise_std(o.number("inverse_noise_std", 0.1)),
           alternating(o.string("schedule", "alternating") == "alternating"),
           auxiliary_output_size(Top == TopTarget::label ? o.integer("auxiliary_output_size", 0) : 0),
-          max_batch(std::max(o.integer("batch_size", 200), o.integer("probe_size", 256))),
           options(o) {
       const std::string schedule = o.string("schedule", "alternating");
       if (schedule != "parallel" && schedule != "alternating")
@@ -72,16 +71,17 @@ class TargetPropagation : public RuleDefaults {
     }
   };
 
-  static std::vector<StateSpec> state_specs(const std::vector<Index>& units, const Params& p) {
-    const int L = static_cast<int>(units.size()) - 1;
-    return LayerInverses<Scalar>::specs(units, top_inverse(L), p.auxiliary_output_size);
+  static std::vector<StateSpec> state_specs(const Architecture& layers, const Params& p) {
+    const int L = static_cast<int>(layers.size());
+    return LayerInverses<Scalar>::specs(layers, top_inverse(L), p.auxiliary_output_size);
   }
 
   TargetPropagation(const Params& p, RuleState<Scalar>& state)
-      : p_(p), inverses_(state, p.options, p.inverse_learning_rate, p.max_batch) {
-    targets_.reserve(p.max_batch * inverses_.widest());
-    activities_.reserve(p.max_batch * inverses_.widest());
-    output_targets_.reserve(p.max_batch * inverses_.widest());
+      : p_(p), inverses_(state, p.options, p.inverse_learning_rate) {}
+
+  void reserve(const Network<Scalar>& net, Index max_batch) {
+    inverses_.reserve(net, max_batch);
+    for (auto* s : {&targets_, &activities_, &output_targets_}) s->reserve(max_batch * inverses_.widest());
   }
 
   void init_state(const Network<Scalar>& net, Rng& rng) { inverses_.initialize(net, rng); }
@@ -96,7 +96,7 @@ class TargetPropagation : public RuleDefaults {
       // Targets hat h_l are built in ws.delta(l), top down, then turned into deltas.
       auto top = ws.delta(L - 1);
       if constexpr (Top == TopTarget::gradient_step) {
-        top.noalias() = ws.delta(L) * net.coefs[L - 1].transpose();  // dLoss/dh_{L-1}
+        net.layers[static_cast<std::size_t>(L - 1)].transport(net.coefs[L - 1], ws.delta(L), top);  // dLoss/dh_{L-1}
         top = ws.h(L - 1) - Scalar(p_.target_step) * top;
       } else if (p_.target_step == 1.0) {
         difference_target(net, ws, L, ctx.targets, top);
@@ -113,13 +113,13 @@ class TargetPropagation : public RuleDefaults {
       }
       delta_from_target(net, ws, 1);
     }
-    gradients_from_deltas(ws, g);
+    gradients_from_deltas(net, ws, g);
     if (!p_.alternating) inverses_.compute_gradients(net, ws, ctx.rng, denoising, p_.inverse_noise_std);
   }
 
   void after_step(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx,
                   const Gradients<Scalar>&) {
-    if (inverses_.layout().count == 0) return;
+    if (inverses_.count() == 0) return;
     // ws still holds the batch's activations; net has the updated forward weights.
     if (p_.alternating) inverses_.compute_gradients(net, ws, ctx.rng, denoising, p_.inverse_noise_std);
     inverses_.step();
