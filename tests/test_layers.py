@@ -173,3 +173,16 @@ def test_same_seed_same_bits(digits):
     a, b = small().fit(X, y), small().fit(X, y)
     for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_one_fit_on_two_threads_gives_the_same_bits_every_time(digits):
+    """n_jobs splits the products, LC positions, patches and optimizer steps over the fit's
+    threads: the same n_jobs gives the same weights; another n_jobs the same to rounding."""
+    X, y = digits
+    a, b = small(n_jobs=2).fit(X, y), small(n_jobs=2).fit(X, y)
+    one = small(n_jobs=1).fit(X, y)
+    for wa, wb, w1 in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, one.coefs_ + one.intercepts_):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_allclose(wa, w1, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="n_jobs"):
+        small(n_jobs=0).fit(X, y)

@@ -71,6 +71,17 @@ _PARAMETERS = """
         Weight initialisation; 'glorot_uniform' is scikit-learn's MLP scheme.
     dtype : {'float32', 'float64'}, numpy float type or None, default=None
         Scalar type of the computation; None uses float32 for float32 input, else float64.
+    layers : list of Dense, Conv2d, LocallyConnected2d or int, default=None
+        The hidden layers (``fastcredit.layers``; an int means ``Dense(int)``), in place of
+        ``hidden_layer_sizes``; the output layer stays implicit.
+    input_shape : (int, int, int), default=None
+        ``(channels, height, width)`` of each sample, whose ``C*H*W`` values are the rows of
+        X, channels-first in C order; needed by conv and locally-connected layers.
+    n_jobs : int, default=None
+        Threads of this one fit (None: 1, -1: every core): the large products, the
+        locally-connected layers' positions, the patches and the optimizer's step are split
+        over them. The same ``n_jobs`` gives the same weights; ``sweep`` always runs one
+        thread per fit.
 """
 
 _ATTRIBUTES = """

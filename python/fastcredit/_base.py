@@ -9,6 +9,7 @@ name, so a rule class needs no code of its own.
 import copy
 import inspect
 import math
+import os
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -36,6 +37,16 @@ from .layers import engine_architecture, hidden_layer_specs
 ACTIVATIONS = {"identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"}
 INITS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
 _SEED_BOUND = np.iinfo(np.int32).max
+
+
+def _threads(n_jobs):
+    """scikit-learn's n_jobs convention: None is 1, -1 every core, -2 all but one, ..."""
+    if n_jobs is None:
+        return 1
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None or 1 for one thread, -1 for every core.")
+    cores = os.cpu_count() or 1
+    return int(min(max(n_jobs if n_jobs > 0 else cores + 1 + n_jobs, 1), 1024))
 
 
 def _resolve_dtype(dtype, X):
@@ -78,6 +89,7 @@ SHARED_DEFAULTS = {
     "diagnostics_every": 1,
     "layers": None,
     "input_shape": None,
+    "n_jobs": None,
 }
 _POSITIONAL = ("hidden_layer_sizes", "activation")
 
@@ -146,6 +158,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         "diagnostics_every": [Interval(Integral, 0, None, closed="left")],
         "layers": [None, list, tuple],
         "input_shape": [None, tuple, list],
+        "n_jobs": [None, Integral],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -178,6 +191,7 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             "n_iter_no_change": int(min(self.n_iter_no_change, _SEED_BOUND)),
             "init": self.init,
             "diagnostics_every": int(self.diagnostics_every),
+            "n_jobs": _threads(self.n_jobs),
         }
         for key, value in self._rule_options().items():
             options[key] = value if isinstance(value, str) else float(value)

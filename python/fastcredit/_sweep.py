@@ -253,6 +253,7 @@ class _Plan:
         dtype = _resolve_dtype(est.dtype, next(iter(split.X.values())))
         validated = self._validated(c, s, dtype)
         job, early_stopping = est._prepare_fit(None, None, incremental=False, validated=validated)
+        job["options"]["n_jobs"] = 1  # a sweep runs one fit per core, never a fit on several
         scored = [("train", split.X[dtype], split.y)]
         if split.X_val is not None:
             scored.append(("validation", split.X_val[dtype], split.y_val))

@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ namespace fastcredit {
 struct TrainConfig {
   std::string solver;
   Index batch_size;
-  long max_iter, n_iter_no_change, diagnostics_every;
+  long max_iter, n_iter_no_change, diagnostics_every, n_jobs;
   Index probe_size;
   bool shuffle, early_stopping, incremental;
   double alpha, tol;
@@ -36,6 +37,7 @@ struct TrainConfig {
         max_iter(o.integer("max_iter", 200)),
         n_iter_no_change(o.integer("n_iter_no_change", 10)),
         diagnostics_every(o.integer("diagnostics_every", 1)),
+        n_jobs(o.integer("n_jobs", 1)),
         probe_size(o.integer("probe_size", 256)),
         shuffle(o.flag("shuffle", true)),
         early_stopping(o.flag("early_stopping", false)),
@@ -47,6 +49,7 @@ struct TrainConfig {
     if (batch_size < 1) throw InvalidArgument("batch_size must be >= 1");
     if (max_iter < 1) throw InvalidArgument("max_iter must be >= 1");
     if (diagnostics_every < 0 || probe_size < 1) throw InvalidArgument("diagnostics_every >= 0, probe_size >= 1");
+    if (n_jobs < 1 || n_jobs > 1024) throw InvalidArgument("n_jobs must be a thread count in 1..1024");
   }
 };
 
@@ -152,6 +155,11 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
                   const ConstMatrixMap<Scalar>& Y_val, const Options& options,
                   Progress& progress, const Hooks& hooks) {
   const TrainConfig cfg(options);
+  // n_jobs > 1: this fit's products, LC positions, patches and optimizer steps are split
+  // over its own threads (parallel.hpp); the same n_jobs gives the same bits.
+  std::optional<ThreadPool> pool;
+  if (cfg.n_jobs > 1) pool.emplace(static_cast<int>(cfg.n_jobs));
+  const ParallelScope parallel(pool ? &*pool : nullptr);
   Network<Scalar>& net = buf.net;
   net.check();
   const int L = net.n_layers();

@@ -3,6 +3,7 @@
 // patches are gathered once (as for conv); then one product per output position p,
 // batched over the samples: the rows b*P + p of the patches (a strided matrix) times
 // K_p^T, with K_p = K[:, p] the (O, C kh kw) block of the kernel matrix (O, P C kh kw).
+// With n_jobs > 1 the positions are split over the fit's threads.
 #pragma once
 
 #include "fastcredit/gemm.hpp"
@@ -38,9 +39,11 @@ struct LocallyConnectedOps {
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
     gather_patches(g, h, pat);
     if (accumulate) to_channels_last(g, a, cl);
-    for (Index p = 0; p < P; ++p)
-      multiply(at_position(pat, p, h.rows, P, g.patch()), kernel_at(kernel.data(), g, p).transpose(),
-               at_position(cl, p, h.rows, P, O), Scalar(1), Scalar(accumulate ? 1 : 0));
+    parallel_ranges(P, [&](Index first, Index last) {
+      for (Index p = first; p < last; ++p)
+        multiply(at_position(pat, p, h.rows, P, g.patch()), kernel_at(kernel.data(), g, p).transpose(),
+                 at_position(cl, p, h.rows, P, O), Scalar(1), Scalar(accumulate ? 1 : 0));
+    });
     from_channels_last(g, cl, a);
   }
 
@@ -51,9 +54,11 @@ struct LocallyConnectedOps {
     Scalar* pat = LayerScratch<Scalar>::at_least(s.patches, rows * g.patch());
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
     to_channels_last(g, d, cl);
-    for (Index p = 0; p < P; ++p)
-      multiply(at_position(cl, p, d.rows, P, O), kernel_at(kernel.data(), g, p),
-               at_position(pat, p, d.rows, P, g.patch()));
+    parallel_ranges(P, [&](Index first, Index last) {
+      for (Index p = first; p < last; ++p)
+        multiply(at_position(cl, p, d.rows, P, O), kernel_at(kernel.data(), g, p),
+                 at_position(pat, p, d.rows, P, g.patch()));
+    });
     scatter_patches(g, pat, out);
   }
 
@@ -65,9 +70,11 @@ struct LocallyConnectedOps {
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
     gather_patches(g, h, pat);
     to_channels_last(g, d, cl);
-    for (Index p = 0; p < P; ++p)
-      multiply(at_position(cl, p, h.rows, P, O).transpose(), at_position(pat, p, h.rows, P, g.patch()),
-               kernel_at(gK.data(), g, p), scale);
+    parallel_ranges(P, [&](Index first, Index last) {
+      for (Index p = first; p < last; ++p)
+        multiply(at_position(cl, p, h.rows, P, O).transpose(), at_position(pat, p, h.rows, P, g.patch()),
+                 kernel_at(gK.data(), g, p), scale);
+    });
   }
 };
 
