@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import fastcredit  # noqa: E402
 from fastcredit.datasets import load_mnist  # noqa: E402
 
-from reproduce_bartunov import _NET, CONFIGS  # noqa: E402
+from reproduce_bartunov import _NET, ARCHITECTURES, CONFIGS  # noqa: E402
 
 # Log-uniform ranges. target_step is DTP's gradient step or SDTP's step of the output's
 # target towards the label; the searches picked 0.028 (DTP) and 0.049 (SDTP).
@@ -43,7 +43,7 @@ def _sample(rule, rng):
 
 def _run(rule, configs, X, y, validation, epochs, n_jobs):
     cls, fixed = CONFIGS[rule]
-    net = dict(_NET, max_iter=epochs, diagnostics_every=0)
+    net = dict(_NET, **ARCHITECTURES[("mnist", "fc")], max_iter=epochs, diagnostics_every=0)
     estimators = [cls(**net, **dict(fixed, **c)) for c in configs]
     rows = fastcredit.sweep(estimators, X, y, validation=validation, n_jobs=n_jobs, progress=True)
     rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
