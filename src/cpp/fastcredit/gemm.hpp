@@ -57,24 +57,57 @@ bool blas_layout(const Derived& x, int& trans, int& ld) {
   return true;
 }
 
-/// C = alpha A B + beta C on this thread.
+/// Products of at least this many multiply-adds are split over the fit's threads (n_jobs).
+constexpr double kParallelProductWork = 1 << 20;
+
+/// One BLAS product, split with n_jobs > 1 into panels of C's columns (or rows, when C is
+/// taller than wide), one per thread: each panel is the same product on a slice of the
+/// operands (pointer offsets, no copies), so its values do not depend on the split.
+template <typename Scalar>
+void gemm_in_panels(CblasGemm<Scalar> gemm, int ta, int tb, Eigen::Index m, Eigen::Index n, Eigen::Index k,
+                    Scalar alpha, const Scalar* A, int lda, const Scalar* B, int ldb, Scalar beta, Scalar* C, int ldc) {
+  const int threads = parallel_threads();
+  if (threads == 1 || double(m) * double(n) * double(k) < kParallelProductWork) {
+    gemm(cblas_row_major, ta, tb, int(m), int(n), int(k), alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const bool by_columns = n >= m;
+  parallel_for(threads, [&](int i) {
+    const auto [begin, end] = split_range(by_columns ? n : m, threads, i, 16);
+    if (end <= begin) return;
+    if (by_columns)  // columns [begin, end) of B (rows of the stored B^T when transposed) and of C
+      gemm(cblas_row_major, ta, tb, int(m), int(end - begin), int(k), alpha, A, lda,
+           B + (tb == cblas_no_trans ? begin : begin * ldb), ldb, beta, C + begin, ldc);
+    else  // rows [begin, end) of A (columns of the stored A^T when transposed) and of C
+      gemm(cblas_row_major, ta, tb, int(end - begin), int(n), int(k), alpha,
+           A + (ta == cblas_no_trans ? begin * lda : begin), lda, B, ldb, beta, C + begin * ldc, ldc);
+  });
+}
+}  // namespace detail
+
+/// C = alpha A B + beta C. C must be a row-major matrix (or a map or block of one) of the
+/// product's shape that aliases neither A nor B; a temporary map is fine (Eigen's
+/// const_cast_derived idiom for writable expressions). With n_jobs > 1, large BLAS products
+/// are split over the fit's threads (detail::gemm_in_panels).
 template <typename DerivedA, typename DerivedB, typename DerivedC>
-void multiply_here(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<DerivedB>& b,
-                   const Eigen::MatrixBase<DerivedC>& c, typename DerivedC::Scalar alpha,
-                   typename DerivedC::Scalar beta) {
+void multiply(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<DerivedB>& b,
+              const Eigen::MatrixBase<DerivedC>& c, typename DerivedC::Scalar alpha = 1,
+              typename DerivedC::Scalar beta = 0) {
   using Scalar = typename DerivedC::Scalar;
   const auto& A = a.derived();
   const auto& B = b.derived();
   auto& C = c.const_cast_derived();
   const Eigen::Index m = A.rows(), k = A.cols(), n = B.cols();
-  if constexpr (blas_operand<DerivedA>() && blas_operand<DerivedB>() && blas_operand<DerivedC>() &&
-                bool(DerivedC::IsRowMajor)) {
+  if constexpr (detail::blas_operand<DerivedA>() && detail::blas_operand<DerivedB>() &&
+                detail::blas_operand<DerivedC>() && bool(DerivedC::IsRowMajor)) {
     const CblasGemm<Scalar> gemm = BlasBackend<Scalar>::gemm.load(std::memory_order_relaxed);
     int ta = 0, tb = 0, tc = 0, lda = 0, ldb = 0, ldc = 0;
     if (gemm != nullptr && m > 0 && n > 0 && k > 0 && std::max({m, n, k}) <= INT_MAX &&
         double(m) * double(n) * double(k) >= BlasBackend<Scalar>::min_work.load(std::memory_order_relaxed) &&
-        blas_layout(A, ta, lda) && blas_layout(B, tb, ldb) && blas_layout(C, tc, ldc) && tc == cblas_no_trans) {
-      gemm(cblas_row_major, ta, tb, int(m), int(n), int(k), alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+        detail::blas_layout(A, ta, lda) && detail::blas_layout(B, tb, ldb) && detail::blas_layout(C, tc, ldc) &&
+        tc == detail::cblas_no_trans) {
+      detail::gemm_in_panels<Scalar>(gemm, ta, tb, m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(),
+                                     ldc);
       return;
     }
   }
@@ -84,39 +117,6 @@ void multiply_here(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase
     if (beta != Scalar(1)) C *= beta;
     C.noalias() += alpha * (A * B);
   }
-}
-}  // namespace detail
-
-/// Products of at least this many multiply-adds are split over the fit's threads (n_jobs).
-constexpr double kParallelProductWork = 1 << 20;
-
-/// C = alpha A B + beta C. C must be a row-major matrix (or a map or block of one) of the
-/// product's shape that aliases neither A nor B; a temporary map is fine (Eigen's
-/// const_cast_derived idiom for writable expressions). With n_jobs > 1 a large product is
-/// split into panels of C's columns (or rows, when C is taller than wide), one per thread;
-/// each panel is the same product on a slice.
-template <typename DerivedA, typename DerivedB, typename DerivedC>
-void multiply(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<DerivedB>& b,
-              const Eigen::MatrixBase<DerivedC>& c, typename DerivedC::Scalar alpha = 1,
-              typename DerivedC::Scalar beta = 0) {
-  const auto& A = a.derived();
-  const auto& B = b.derived();
-  auto& C = c.const_cast_derived();
-  const Eigen::Index m = A.rows(), k = A.cols(), n = B.cols();
-  const int threads = parallel_threads();
-  if (threads == 1 || double(m) * double(n) * double(k) < kParallelProductWork) {
-    detail::multiply_here(A, B, C, alpha, beta);
-    return;
-  }
-  const bool by_columns = n >= m;
-  parallel_for(threads, [&](int i) {
-    const auto [begin, end] = split_range(by_columns ? n : m, threads, i, 16);
-    if (end <= begin) return;
-    if (by_columns)
-      detail::multiply_here(A, B.middleCols(begin, end - begin), C.middleCols(begin, end - begin), alpha, beta);
-    else
-      detail::multiply_here(A.middleRows(begin, end - begin), B, C.middleRows(begin, end - begin), alpha, beta);
-  });
 }
 
 }  // namespace fastcredit
