@@ -32,16 +32,21 @@ def _positive(value, name, owner, minimum=1):
     return int(value)
 
 
+def _ints(value, length, name, owner, minimum, what):
+    """`value` as a tuple of `length` ints >= minimum; `what` describes the expected form."""
+    try:
+        values = tuple(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be {what}, got {value!r}.") from None
+    if len(values) != length:
+        raise ValueError(f"{owner}: {name} must be {what}, got {value!r}.")
+    return tuple(_positive(v, name, owner, minimum) for v in values)
+
+
 def _pair(value, name, owner, minimum):
     """An int or a pair of ints, as the pair (height, width)."""
     values = (value, value) if isinstance(value, Integral) and not isinstance(value, bool) else value
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise TypeError(f"{owner}: {name} must be an int or a pair of ints, got {value!r}.") from None
-    if len(values) != 2:
-        raise ValueError(f"{owner}: {name} must be an int or a pair of ints, got {value!r}.")
-    return tuple(_positive(v, name, owner, minimum) for v in values)
+    return _ints(values, 2, name, owner, minimum, "an int or a pair of ints")
 
 
 class _LayerSpec:
@@ -166,10 +171,4 @@ def engine_architecture(hidden, input_shape, n_features, n_outputs):
 
 
 def _input_shape(input_shape):
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise TypeError(f"input_shape must be (channels, height, width), got {input_shape!r}.") from None
-    if len(shape) != 3:
-        raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}.")
-    return tuple(_positive(v, "input_shape", "input_shape") for v in shape)
+    return _ints(input_shape, 3, "input_shape", "the estimator", 1, "(channels, height, width)")
