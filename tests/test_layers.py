@@ -176,7 +176,7 @@ def test_same_seed_same_bits(digits):
 
 
 def test_one_fit_on_two_threads_gives_the_same_bits_every_time(digits):
-    """n_jobs splits the products, LC positions, patches and optimizer steps over the fit's
+    """n_jobs splits the products, LC positions and patches over the fit's
     threads: the same n_jobs gives the same weights; another n_jobs the same to rounding."""
     X, y = digits
     a, b = small(n_jobs=2).fit(X, y), small(n_jobs=2).fit(X, y)

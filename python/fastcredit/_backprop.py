@@ -79,9 +79,8 @@ _PARAMETERS = """
         X, channels-first in C order; needed by conv and locally-connected layers.
     n_jobs : int, default=None
         Threads of this one fit (None: 1, -1: every core): the large products, the
-        locally-connected layers' positions, the patches and the optimizer's step are split
-        over them. The same ``n_jobs`` gives the same weights; ``sweep`` always runs one
-        thread per fit.
+        locally-connected layers' positions and the patches are split over them. The same
+        ``n_jobs`` gives the same weights; ``sweep`` always runs one thread per fit.
 """
 
 _ATTRIBUTES = """

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "fastcredit/options.hpp"
-#include "fastcredit/parallel.hpp"
 #include "fastcredit/types.hpp"
 
 namespace fastcredit {
@@ -34,27 +33,17 @@ class Optimizer {
   double learning_rate = 0.0;
 };
 
-/// Blocks of at least this many values are stepped by all of the fit's threads (n_jobs).
-constexpr Index kParallelStepSize = 1 << 16;
-
-/// Runs `update(gradient, begin, end)` over block i (elements [begin, end), split over the
-/// fit's threads when the block is large: the step is element-wise, so the split changes no
-/// value), where gradient(j) is g[j], plus d p[j] when the block decays (d = (*decay)[i]
-/// != 0): the L2 term joins the optimizer's own pass over the arrays.
+/// Runs `update(gradient)` over block i, where gradient(j) is g[j], plus d p[j] when the
+/// block decays (d = (*decay)[i] != 0): the L2 term joins the optimizer's own pass over
+/// the arrays.
 template <typename Scalar, typename Update>
 void with_decayed_gradient(const Scalar* g, const Scalar* p, const std::vector<Scalar>* decay, std::size_t i,
-                           Index size, Update update) {
+                           Update update) {
   const Scalar d = decay != nullptr ? (*decay)[i] : Scalar(0);
-  const auto run = [&](auto gradient) {
-    if (size < kParallelStepSize)
-      update(gradient, Index(0), size);
-    else
-      parallel_ranges(size, [&](Index begin, Index end) { update(gradient, begin, end); }, 16);
-  };
   if (d == Scalar(0))
-    run([g](Index j) { return g[j]; });
+    update([g](Index j) { return g[j]; });
   else
-    run([g, p, d](Index j) { return g[j] + d * p[j]; });
+    update([g, p, d](Index j) { return g[j] + d * p[j]; });
 }
 
 /// Momentum SGD: v = mu v - lr g; Nesterov: p += mu v - lr g, else p += v.
@@ -80,21 +69,22 @@ class Sgd : public Optimizer<Scalar> {
       Scalar* p = params[i].data();
       Scalar* v = velocities_[i].data();
       const Scalar* g = grads[i].data();
-      const auto update = [&](auto gradient, Index begin, Index end) {
+      const Index size = params[i].size();
+      const auto update = [&](auto gradient) {
         if (nesterov_) {
-          for (Index j = begin; j < end; ++j) {
+          for (Index j = 0; j < size; ++j) {
             const Scalar gj = gradient(j);
             v[j] = mu * v[j] - lr * gj;
             p[j] += mu * v[j] - lr * gj;
           }
         } else {
-          for (Index j = begin; j < end; ++j) {
+          for (Index j = 0; j < size; ++j) {
             v[j] = mu * v[j] - lr * gradient(j);
             p[j] += v[j];
           }
         }
       };
-      with_decayed_gradient(g, p, decay, i, params[i].size(), update);
+      with_decayed_gradient(g, p, decay, i, update);
     }
   }
 
@@ -144,15 +134,16 @@ class Adam : public Optimizer<Scalar> {
       Scalar* m = m_[i].data();
       Scalar* v = v_[i].data();
       const Scalar* g = grads[i].data();
-      const auto update = [&](auto gradient, Index begin, Index end) {
-        for (Index j = begin; j < end; ++j) {
+      const Index size = params[i].size();
+      const auto update = [&](auto gradient) {
+        for (Index j = 0; j < size; ++j) {
           const Scalar gj = gradient(j);
           m[j] = b1 * m[j] + (Scalar(1) - b1) * gj;
           v[j] = b2 * v[j] + (Scalar(1) - b2) * gj * gj;
           p[j] -= lr * m[j] / (std::sqrt(v[j]) + eps);
         }
       };
-      with_decayed_gradient(g, p, decay, i, params[i].size(), update);
+      with_decayed_gradient(g, p, decay, i, update);
     }
   }
 

@@ -155,7 +155,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
                   const ConstMatrixMap<Scalar>& Y_val, const Options& options,
                   Progress& progress, const Hooks& hooks) {
   const TrainConfig cfg(options);
-  // n_jobs > 1: this fit's products, LC positions, patches and optimizer steps are split
+  // n_jobs > 1: this fit's products, LC positions and patches are split
   // over its own threads (parallel.hpp); the same n_jobs gives the same bits.
   std::optional<ThreadPool> pool;
   if (cfg.n_jobs > 1) pool.emplace(static_cast<int>(cfg.n_jobs));
