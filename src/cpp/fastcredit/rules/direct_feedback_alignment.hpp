@@ -40,19 +40,12 @@ struct DirectFeedbackAlignment : RandomFeedback<Scalar> {
   }
 
   void report(const Network<Scalar>& net, Workspace<Scalar>&, Report& report) {
-    // transport^T = the map from the output's error down to layer k (dense: coefs[k] ...
-    // coefs[L-1]), n_L x n_k: the identity sent down through the layers above k.
+    // B_k against the map from the output's error down to layer k (dense: coefs[k] ...
+    // coefs[L-1]); a few rows (n_L) per layer, once per diagnostics epoch.
     const int L = net.n_layers();
-    Matrix<Scalar> transport = Matrix<Scalar>::Identity(net.units(L), net.units(L)), below;
-    std::vector<double> angles(static_cast<std::size_t>(L));
-    for (int k = L - 1; k >= 1; --k) {
-      below.resize(transport.rows(), net.units(k));
-      net.layers[static_cast<std::size_t>(k)].transport(net.coefs[k], transport, below);
-      transport.swap(below);
-      angles[static_cast<std::size_t>(k)] =
-          angle_degrees(this->B_[static_cast<std::size_t>(k - 1)], transport.transpose());
-    }
-    report_feedback_angles(net.n_layers(), report, [&](int k) { return angles[static_cast<std::size_t>(k)]; });
+    report_feedback_angles(L, report, [&](int k) {
+      return angle_degrees(this->B_[static_cast<std::size_t>(k - 1)], transported_identity(net, L, k).transpose());
+    });
   }
 };
 

@@ -216,13 +216,7 @@ struct DynamicInversion : RuleDefaults {
   Eigen::MatrixXd forward_map_transposed(const Network<Scalar>& net, std::size_t i) const {
     const int first = bottom(static_cast<int>(i)), last = top_of(static_cast<int>(i), net.n_layers());
     if (last == first + 1 && p_.inversion != Inversion::single_loop) return net.coefs[first].template cast<double>();
-    Matrix<Scalar> P = Matrix<Scalar>::Identity(net.units(last), net.units(last)), below;
-    for (int k = last - 1; k >= first; --k) {
-      below.resize(P.rows(), net.units(k));
-      net.layers[static_cast<std::size_t>(k)].transport(net.coefs[k], P, below);
-      P.swap(below);
-    }
-    return P.transpose().template cast<double>();
+    return transported_identity(net, last, first).transpose().template cast<double>();
   }
 
   /// The loop's spectral abscissa for feedback B (in its storage shape, as a double

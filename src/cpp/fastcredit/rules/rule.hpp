@@ -127,6 +127,20 @@ void propagate_delta(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
   multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
 }
 
+/// The matrix (n_top x n_bottom) of the map that sends an error at layer `top` down to
+/// layer `bottom` through the transports of the layers between (dense: (coefs[bottom] ...
+/// coefs[top - 1])^T): the identity of layer top sent down, layer by layer.
+template <typename Scalar>
+Matrix<Scalar> transported_identity(const Network<Scalar>& net, int top, int bottom) {
+  Matrix<Scalar> T = Matrix<Scalar>::Identity(net.units(top), net.units(top)), below;
+  for (int k = top - 1; k >= bottom; --k) {
+    below.resize(T.rows(), net.units(k));
+    net.layers[static_cast<std::size_t>(k)].transport(net.coefs[k], T, below);
+    T.swap(below);
+  }
+  return T;
+}
+
 /// ws.delta(k) holds a target hat h_k for hidden layer k; make it the delta of the local
 /// loss 0.5 ||h_k - hat h_k||^2 through layer k alone: d_k = (h_k - hat h_k) * f'(a_k)
 /// (RULES.md, "Target propagation").
