@@ -114,6 +114,8 @@ def test_rule_direction_reads_the_state_without_changing_it(rule, params):
     X, y, Y = random_problem("classifier", rng)
     est = ESTIMATORS[rule][0](hidden_layer_sizes=(6, 5), activation="tanh", max_iter=1, random_state=0, **params)
     est.partial_fit(X, y, classes=np.unique(y))
+    if rule == "ss":  # weights edited since the fit: the direction follows their signs
+        est.coefs_[1] *= -1
     before = [B.copy() for B in est.feedback_weights_]
     B = _feedback(rule, est, est.coefs_, params)
     transcription = direct_feedback_alignment if rule == "dfa" else feedback_alignment
@@ -193,6 +195,51 @@ def test_invalid_hyper_parameters_are_refused(cls, params, digits):
     X, y = digits
     with pytest.raises(InvalidParameterError):
         cls(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_kolen_pollack_offset_shrinks_by_the_decay_every_step_whatever_the_optimizer(solver):
+    # RULES.md, KP: B copies W's update and both decay, so B - W (coefs layout) loses lam of
+    # itself each step, with momentum, Adam or L2. Weights and B edited in place before the
+    # steps: the fit must start from the state handed in.
+    rng = np.random.default_rng(3)
+    X, y, _ = random_problem("classifier", rng)
+    decay = 0.05
+    est = KolenPollackClassifier(hidden_layer_sizes=(7, 6), solver=solver, alpha=0.3, decay=decay,
+                                 learning_rate_init=0.01, batch_size=len(X), shuffle=False, random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    set_weights(est, rng)
+    for B in est.feedback_weights_:
+        B[...] = rng.uniform(-1.0, 1.0, B.shape)
+    offsets = [B - W for B, W in zip(est.feedback_weights_, est.coefs_[1:])]
+    steps = 4
+    for _ in range(steps):
+        est.partial_fit(X, y)
+    for B, W, offset in zip(est.feedback_weights_, est.coefs_[1:], offsets):
+        np.testing.assert_allclose(B - W, (1 - decay) ** steps * offset, rtol=1e-12, atol=1e-14)
+
+
+def test_kolen_pollack_decays_the_pre_step_weights_after_the_optimizer_step():
+    # One Adam step with L2 from the same state: KP's weights are FA's minus lam times the
+    # pre-step weights (the step itself is FA's: the same deltas through the same B).
+    rng = np.random.default_rng(4)
+    X, y, _ = random_problem("classifier", rng)
+    decay = 0.05
+    settings = dict(hidden_layer_sizes=(7, 6), solver="adam", alpha=0.3, learning_rate_init=0.01,
+                    batch_size=len(X), shuffle=False, random_state=0)
+    kp = KolenPollackClassifier(decay=decay, **settings).partial_fit(X, y, classes=np.unique(y))
+    fa = FeedbackAlignmentClassifier(**settings).partial_fit(X, y, classes=np.unique(y))
+    set_weights(kp, rng)
+    for B in kp.feedback_weights_:
+        B[...] = rng.uniform(-1.0, 1.0, B.shape)
+    for mine, theirs in zip(kp.coefs_ + kp.intercepts_ + kp.feedback_weights_ + kp._optimizer_state,
+                            fa.coefs_ + fa.intercepts_ + fa.feedback_weights_ + fa._optimizer_state):
+        theirs[...] = mine
+    before = [W.copy() for W in kp.coefs_]
+    kp.partial_fit(X, y)
+    fa.partial_fit(X, y)
+    for W_kp, W_fa, W in zip(kp.coefs_, fa.coefs_, before):
+        np.testing.assert_allclose(W_kp, W_fa - decay * W, rtol=1e-12, atol=1e-14)
 
 
 # Alignment and learning on digits. One setting for every rule, backprop included: two

@@ -405,8 +405,9 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
         options = self._engine_options(seed=int(self._random_state.randint(_SEED_BOUND)))
-        return _core.direction(self._rule, X, Y, self._network, self.coefs_, self.intercepts_,
-                               self._named_rule_state(), options)
+        # Copies: a rule may bring its state up to date with the weights first (sign symmetry).
+        state = [(name, array.copy()) for name, array in self._named_rule_state()]
+        return _core.direction(self._rule, X, Y, self._network, self.coefs_, self.intercepts_, state, options)
 
     def _epoch_callback(self):
         if callable(self.verbose):  # a progress hook: (epoch, loss, validation_score, learning_rate)

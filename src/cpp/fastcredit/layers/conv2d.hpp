@@ -21,9 +21,8 @@ struct Conv2dOps {
   static void linear(const LayerGeometry& g, LayerScratch<Scalar>& s, const K& kernel, const Rows<Scalar>& h,
                      const Rows<Scalar>& a, bool accumulate) {
     const Index rows = h.rows * g.positions();
-    Map<Scalar> pat(LayerScratch<Scalar>::at_least(s.patches, rows * g.patch()), rows, g.patch());
+    Map<Scalar> pat(gather_and_keep_patches(g, s, h), rows, g.patch());
     Map<Scalar> cl(LayerScratch<Scalar>::at_least(s.channels_last, rows * g.out.channels), rows, g.out.channels);
-    gather_patches(g, h, pat.data());
     if (accumulate) to_channels_last(g, a, cl.data());
     multiply(pat, kernel.transpose(), cl, Scalar(1), Scalar(accumulate ? 1 : 0));
     from_channels_last(g, cl.data(), a);
@@ -34,7 +33,7 @@ struct Conv2dOps {
   static void transport(const LayerGeometry& g, LayerScratch<Scalar>& s, const K& kernel, const Rows<Scalar>& d,
                         const Rows<Scalar>& out) {
     const Index rows = d.rows * g.positions();
-    Map<Scalar> pat(LayerScratch<Scalar>::at_least(s.patches, rows * g.patch()), rows, g.patch());
+    Map<Scalar> pat(LayerScratch<Scalar>::at_least(s.transport_patches, rows * g.patch()), rows, g.patch());
     Map<Scalar> cl(LayerScratch<Scalar>::at_least(s.channels_last, rows * g.out.channels), rows, g.out.channels);
     to_channels_last(g, d, cl.data());
     multiply(cl, kernel, pat);
@@ -46,9 +45,8 @@ struct Conv2dOps {
   static void kernel_gradient(const LayerGeometry& g, LayerScratch<Scalar>& s, const Rows<Scalar>& h,
                               const Rows<Scalar>& d, G& gK, Scalar scale) {
     const Index rows = h.rows * g.positions();
-    Map<Scalar> pat(LayerScratch<Scalar>::at_least(s.patches, rows * g.patch()), rows, g.patch());
+    const Eigen::Map<const Matrix<Scalar>> pat(patches_of_input(g, s, h), rows, g.patch());
     Map<Scalar> cl(LayerScratch<Scalar>::at_least(s.channels_last, rows * g.out.channels), rows, g.out.channels);
-    gather_patches(g, h, pat.data());
     to_channels_last(g, d, cl.data());
     multiply(cl.transpose(), pat, gK, scale);
   }

@@ -73,7 +73,10 @@ class Layer {
       a.rowwise() += bias.derived().reshaped().transpose();
   }
 
-  /// gK = scale * dL/dK of L = sum over the batch of d . M(K) h.
+  /// gK = scale * dL/dK of L = sum over the batch of d . M(K) h. A conv/LC layer reuses the
+  /// patches its last linear() gathered when h is that call's input (same data, rows and
+  /// stride): whoever writes into a batch buffer in place runs linear() on it before
+  /// asking for this gradient, as every forward pass does.
   template <typename H, typename D, typename G>
   void kernel_gradient(const Eigen::MatrixBase<H>& h, const Eigen::MatrixBase<D>& d, const Eigen::MatrixBase<G>& gK_,
                        Scalar scale) const {

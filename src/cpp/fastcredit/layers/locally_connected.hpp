@@ -35,9 +35,8 @@ struct LocallyConnectedOps {
   static void linear(const LayerGeometry& g, LayerScratch<Scalar>& s, const K& kernel, const Rows<Scalar>& h,
                      const Rows<Scalar>& a, bool accumulate) {
     const Index P = g.positions(), O = g.out.channels, rows = h.rows * P;
-    Scalar* pat = LayerScratch<Scalar>::at_least(s.patches, rows * g.patch());
+    Scalar* pat = gather_and_keep_patches(g, s, h);
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
-    gather_patches(g, h, pat);
     if (accumulate) to_channels_last(g, a, cl);
     parallel_ranges(P, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p)
@@ -51,7 +50,7 @@ struct LocallyConnectedOps {
   static void transport(const LayerGeometry& g, LayerScratch<Scalar>& s, const K& kernel, const Rows<Scalar>& d,
                         const Rows<Scalar>& out) {
     const Index P = g.positions(), O = g.out.channels, rows = d.rows * P;
-    Scalar* pat = LayerScratch<Scalar>::at_least(s.patches, rows * g.patch());
+    Scalar* pat = LayerScratch<Scalar>::at_least(s.transport_patches, rows * g.patch());
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
     to_channels_last(g, d, cl);
     parallel_ranges(P, [&](Index first, Index last) {
@@ -66,9 +65,8 @@ struct LocallyConnectedOps {
   static void kernel_gradient(const LayerGeometry& g, LayerScratch<Scalar>& s, const Rows<Scalar>& h,
                               const Rows<Scalar>& d, G& gK, Scalar scale) {
     const Index P = g.positions(), O = g.out.channels, rows = h.rows * P;
-    Scalar* pat = LayerScratch<Scalar>::at_least(s.patches, rows * g.patch());
+    auto* pat = const_cast<Scalar*>(patches_of_input(g, s, h));  // read only: at_position takes Scalar*
     Scalar* cl = LayerScratch<Scalar>::at_least(s.channels_last, rows * O);
-    gather_patches(g, h, pat);
     to_channels_last(g, d, cl);
     parallel_ranges(P, [&](Index first, Index last) {
       for (Index p = first; p < last; ++p)

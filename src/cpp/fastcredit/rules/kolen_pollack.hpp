@@ -8,6 +8,12 @@
 /// made to coefs[k]: B copies it (whatever the solver, momentum or L2), then both lose lam
 /// times their pre-step value (`decay`, every forward weight matrix). With plain SGD and
 /// alpha = 0 this is the equation above exactly.
+///
+/// Then B - W (coefs layout) only shrinks: B_t = W_t + (1 - lam)^t (B_0 - W_0), t steps
+/// into a fit. So B is kept as that sum, one fused pass per step over W, B and the fit's
+/// starting offset B_0 - W_0, in place of a copy of W and two passes; the pre-step W the
+/// decay needs is B - (1 - lam)^t (B_0 - W_0). Only the first layer, which has no B,
+/// keeps a copy of its pre-step weights.
 /// @tparam Scalar float or double.
 #pragma once
 
@@ -28,31 +34,41 @@ struct KolenPollack : FeedbackAlignment<Scalar> {
   KolenPollack(const Params& params, RuleState<Scalar>& state)
       : FeedbackAlignment<Scalar>(params, state), decay_(static_cast<Scalar>(params.decay)) {}
 
+  /// Before every fit: the offset B_0 - W_0 of the state handed in.
   void reserve(const Network<Scalar>& net, Index) {
-    coefs_before_step_.clear();
-    for (const auto& W : net.coefs) coefs_before_step_.emplace_back(W.rows(), W.cols());
+    first_before_step_.resize(net.coefs[0].rows(), net.coefs[0].cols());
+    offsets_.clear();
+    for (int k = 1; k < net.n_layers(); ++k) offsets_.emplace_back(this->feedback(k) - net.coefs[k]);
+    shrink_ = 1.0;
   }
 
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx, Gradients<Scalar>& g) {
-    // The pre-step weights, to see the optimizer's change in after_step.
-    for (std::size_t l = 0; l < net.coefs.size(); ++l) coefs_before_step_[l] = net.coefs[l];
+    first_before_step_ = net.coefs[0];
     FeedbackAlignment<Scalar>::backward(net, ws, ctx, g);
   }
 
   void after_step(Network<Scalar>& net, Workspace<Scalar>&, StepContext<Scalar>&, const Gradients<Scalar>&) {
-    for (int l = 0; l < net.n_layers(); ++l) {
-      const auto& before = coefs_before_step_[static_cast<std::size_t>(l)];
-      if (l > 0) {
-        auto& B = this->B_[static_cast<std::size_t>(l - 1)];
-        B += (net.coefs[l] - before) - decay_ * B;
+    net.coefs[0] -= decay_ * first_before_step_;
+    const auto before = static_cast<Scalar>(shrink_);
+    shrink_ *= 1.0 - static_cast<double>(decay_);
+    const auto after = static_cast<Scalar>(shrink_);
+    for (int k = 1; k < net.n_layers(); ++k) {
+      Scalar* W = net.coefs[k].data();
+      Scalar* B = this->B_[static_cast<std::size_t>(k - 1)].data();
+      const Scalar* offset = offsets_[static_cast<std::size_t>(k - 1)].data();
+      for (Index j = 0, size = net.coefs[k].size(); j < size; ++j) {
+        const Scalar w = W[j] - decay_ * (B[j] - before * offset[j]);
+        W[j] = w;
+        B[j] = w + after * offset[j];
       }
-      net.coefs[l] -= decay_ * before;
     }
   }
 
  private:
   Scalar decay_;
-  std::vector<Matrix<Scalar>> coefs_before_step_;
+  double shrink_ = 1.0;  // (1 - lam)^t
+  Matrix<Scalar> first_before_step_;
+  std::vector<Matrix<Scalar>> offsets_;
 };
 
 }  // namespace fastcredit

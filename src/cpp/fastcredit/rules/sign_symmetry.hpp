@@ -38,10 +38,9 @@ struct SignSymmetry : RuleDefaults {
   }
 
   SignSymmetry(const Params& params, RuleState<Scalar>& state)
-      : params_(params), published_(state.group("feedback_weights")), magnitudes_(state.group("feedback_magnitudes")) {
-    if (params.random_magnitudes && magnitudes_.size() != published_.size())
+      : params_(params), feedback_(state.group("feedback_weights")), magnitudes_(state.group("feedback_magnitudes")) {
+    if (params.random_magnitudes && magnitudes_.size() != feedback_.size())
       throw InvalidArgument("sign symmetry with random magnitudes needs one magnitude array per feedback matrix");
-    for (const auto& B : published_) feedback_.emplace_back(B.rows(), B.cols());
   }
 
   void init_state(const Network<Scalar>& net, Rng& rng) {
@@ -51,44 +50,43 @@ struct SignSymmetry : RuleDefaults {
         params_.distribution.draw(magnitudes_[i], fan_in, fan_out, rng);
         magnitudes_[i] = magnitudes_[i].cwiseAbs();
       }
-    publish(net);
   }
 
+  /// Before the first batch of every fit (a warm fit's weights may have been edited).
+  void reserve(const Network<Scalar>& net, Index) { follow_weights(net); }
+
   void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
-    for (int k = net.n_layers() - 1; k >= 1; --k) propagate_delta(net, ws, k, feedback(net, k));
+    for (int k = net.n_layers() - 1; k >= 1; --k) propagate_delta(net, ws, k, feedback(k));
     gradients_from_deltas(net, ws, g);
   }
 
   void after_step(const Network<Scalar>& net, Workspace<Scalar>&, StepContext<Scalar>&, const Gradients<Scalar>&) {
-    publish(net);
+    follow_weights(net);
   }
 
   void report(const Network<Scalar>& net, Workspace<Scalar>&, Report& report) {
-    report_feedback_angles(net.n_layers(), report, [&](int k) { return angle_degrees(net.coefs[k], feedback(net, k)); });
+    report_feedback_angles(net.n_layers(), report, [&](int k) { return angle_degrees(net.coefs[k], feedback(k)); });
   }
 
  private:
-  /// sign(coefs[k]) * M_k, computed from the weights as they are now (into a buffer).
-  const Matrix<Scalar>& feedback(const Network<Scalar>& net, int k) {
-    const auto i = static_cast<std::size_t>(k - 1);
-    auto& B = feedback_[i];
-    if (params_.random_magnitudes) {
-      B = net.coefs[k].array().sign() * magnitudes_[i].array();
-    } else {
-      const auto [fan_in, fan_out] = layer_fans(net, k);
-      B = static_cast<Scalar>(params_.distribution.mean_magnitude(fan_in, fan_out)) * net.coefs[k].array().sign();
-    }
-    return B;
-  }
+  const MatrixMap<Scalar>& feedback(int k) const { return feedback_[static_cast<std::size_t>(k - 1)]; }
 
-  /// Keeps the exposed feedback_weights equal to the feedback of the current weights.
-  void publish(const Network<Scalar>& net) {
-    for (int k = 1; k < net.n_layers(); ++k) published_[static_cast<std::size_t>(k - 1)] = feedback(net, k);
+  /// feedback_weights[k - 1] = sign(coefs[k]) * M_k for the weights as they are now: once
+  /// per step, the state the next backward pass transports through and the user sees.
+  void follow_weights(const Network<Scalar>& net) {
+    for (int k = 1; k < net.n_layers(); ++k) {
+      auto& B = feedback_[static_cast<std::size_t>(k - 1)];
+      if (params_.random_magnitudes) {
+        B = net.coefs[k].array().sign() * magnitudes_[static_cast<std::size_t>(k - 1)].array();
+      } else {
+        const auto [fan_in, fan_out] = layer_fans(net, k);
+        B = static_cast<Scalar>(params_.distribution.mean_magnitude(fan_in, fan_out)) * net.coefs[k].array().sign();
+      }
+    }
   }
 
   Params params_;
-  std::vector<MatrixMap<Scalar>> published_, magnitudes_;
-  std::vector<Matrix<Scalar>> feedback_;
+  std::vector<MatrixMap<Scalar>> feedback_, magnitudes_;
 };
 
 }  // namespace fastcredit
