@@ -169,7 +169,7 @@ def _write_figures(results, directory, err):
     try:
         from .plotting import plot_alignment, plot_learning_curves
     except ImportError:
-        print("fastcredit: figures skipped: matplotlib is missing; install it with: pip install 'fastcredit[plot]'", file=err)
+        print("fastcredit: figures skipped: matplotlib is missing; install it with: pip install matplotlib", file=err)
         return []
     paths = [os.path.join(directory, "learning_curves.png")]
     plot_learning_curves(results).savefig(paths[0], dpi=120)

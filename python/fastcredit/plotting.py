@@ -15,7 +15,7 @@ try:
     from matplotlib.ticker import MaxNLocator
 except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
     raise ImportError(
-        "fastcredit.plotting needs matplotlib; install it with: pip install 'fastcredit[plot]'"
+        "fastcredit.plotting needs matplotlib; install it with: pip install matplotlib"
     ) from exc
 
 __all__ = ["plot_alignment", "plot_learning_curves"]

@@ -62,4 +62,13 @@ double summed_loss(Output out, const Eigen::MatrixBase<H>& h, const Eigen::Matri
   return 0.0;
 }
 
+/// The batch's loss as scikit-learn reports it (`loss_curve_`, and so `tol`): the summed
+/// loss, except squared error, which it also averages over the outputs (its gradient
+/// stays the summed loss's, in scikit-learn as here).
+template <typename Scalar, typename H, typename Y>
+double reported_loss(Output out, const Eigen::MatrixBase<H>& h, const Eigen::MatrixBase<Y>& y) {
+  const double summed = summed_loss<Scalar>(out, h, y);
+  return out == Output::identity_squared_error ? summed / static_cast<double>(y.cols()) : summed;
+}
+
 }  // namespace fastcredit

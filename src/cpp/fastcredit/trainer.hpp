@@ -196,7 +196,7 @@ TrainResult train(TrainBuffers<Scalar>& buf, const ConstMatrixMap<Scalar>& X,
       }
       forward(net, ws);
 
-      double loss = summed_loss<Scalar>(net.output, ws.h(L), y);
+      double loss = reported_loss<Scalar>(net.output, ws.h(L), y);
       if (cfg.alpha > 0.0) {
         double squares = 0.0;
         for (const auto& W : net.coefs) squares += static_cast<double>(W.squaredNorm());
