@@ -197,6 +197,49 @@ def test_any_input_fits_finite_or_raises_a_clear_error(cls, watchdog):
     run()
 
 
+@st.composite
+def well_formed(draw, classifier):
+    """Data and settings any user may expect to fit: finite values of a sane size, at
+    least two classes, enough samples for early stopping's validation split, the
+    estimator's own defaults for everything not drawn."""
+    n = draw(st.integers(20, 40))
+    d = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    X = rng.normal(size=(n, d)).astype(draw(st.sampled_from(["float64", "float32"])))
+    if classifier:
+        y = np.arange(n) % draw(st.integers(2, 4))
+    else:
+        y = rng.normal(size=n)
+    params = {
+        "hidden_layer_sizes": tuple(draw(st.lists(st.integers(1, 8), min_size=1, max_size=3))),
+        "solver": draw(st.sampled_from(["sgd", "adam"])),
+        "batch_size": draw(st.one_of(st.just("auto"), st.integers(1, 64))),
+        "max_iter": draw(st.integers(1, 3)),
+        "early_stopping": draw(st.booleans()),
+        "random_state": draw(st.integers(0, 1000)),
+    }
+    return X, y, params
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_well_formed_input_always_fits(cls, watchdog):
+    # The other side of the property above, which accepts any clear error: a regression
+    # that made fits raise would pass it, not this.
+    @settings(FUZZ, max_examples=max(5, EXAMPLES // 3))
+    @given(case=well_formed(hasattr(cls, "predict_proba")))
+    def run(case):
+        watchdog()
+        X, y, params = case
+        if "leak" in cls._rule_defaults:  # dynamic inversion: an expanding layer needs one
+            params = dict(params, leak=0.1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence, batch clipping
+            est = cls(**params).fit(X, y)
+        _check_outputs(est, X)
+
+    run()
+
+
 def test_a_step_that_overflows_the_weights_is_a_divergence():
     # Found by the property above: in float32, epsilon=1e-300 rounds to 0 and Adam divides
     # a vanishing gradient by sqrt(0); the loss before the step was finite.

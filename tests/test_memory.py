@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import fastcredit
 from fastcredit._memory import available_bytes, fit_bytes
@@ -33,7 +34,7 @@ def test_a_hidden_layer_larger_than_memory_is_refused_before_allocating(cls):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
     est.set_params(hidden_layer_sizes=(4,))  # the estimator is fine with a sensible size
-    with pytest.warns(Warning):  # ConvergenceWarning: one epoch
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):  # one epoch
         est.fit(X, y)
     assert np.all(np.isfinite(est.predict(X)))
 

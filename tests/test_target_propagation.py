@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -101,7 +102,7 @@ def test_dtp_penultimate_layer_follows_the_gradient():
     gradient times beta, and the top layer's is backprop's: their update angles are 0."""
     X, y = load_digits(return_X_y=True)
     est = DifferenceTargetPropagationClassifier(hidden_layer_sizes=(16, 16, 16), max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
         est.fit(X / 16, y)
     angles = est.alignment_["update_angle"][-1]
     np.testing.assert_allclose(angles[-2:], 0, atol=1e-3)
