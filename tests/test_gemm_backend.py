@@ -1,6 +1,7 @@
 """The engine's two product backends (OpenBLAS, Eigen): every rule computes the same fit
 with either, up to the rounding of the products, and the switch behaves."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -18,6 +19,16 @@ ESTIMATORS = [name for name in fastcredit.__all__ if name.endswith(("Classifier"
 openblas = pytest.mark.skipif(
     not fastcredit.gemm_backend().startswith("openblas"), reason="OpenBLAS (scipy-openblas32) is not in use"
 )
+
+
+def test_openblas_is_in_use_wherever_its_wheel_is_installed():
+    # The tests below skip without OpenBLAS (machines without the wheel keep Eigen quietly);
+    # where the wheel is installed, as in CI, a broken load must fail here, not hide as skips.
+    if importlib.util.find_spec("scipy_openblas32") is None:
+        pytest.skip("scipy-openblas32 is not installed: Eigen alone is the documented fallback")
+    if os.environ.get("FASTCREDIT_GEMM") == "eigen":
+        pytest.skip("FASTCREDIT_GEMM=eigen asks for Eigen alone")
+    assert fastcredit.gemm_backend().startswith("openblas"), fastcredit.gemm_backend()
 
 
 @pytest.fixture
