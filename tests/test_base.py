@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_multilabel_classification, make_regression
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastcredit import BackpropClassifier, BackpropRegressor, DivergenceError
@@ -97,6 +97,37 @@ def test_warm_start_and_partial_fit_continue(digits):
     for _ in range(3):
         inc.partial_fit(X, y, classes=np.arange(10))
     assert inc.n_iter_ == 3 and inc.loss_curve_[2] < inc.loss_curve_[0]
+
+
+def test_continued_fits_refuse_what_they_cannot_continue(digits):
+    # warm_start and partial_fit continue the fitted weights; a change they cannot carry
+    # over is a clear error naming it, and the fitted weights are left as they were.
+    X, y = digits
+    est = small(warm_start=True, dtype="float64").fit(X, y)
+    before = est.coefs_[0].copy()
+    for change, data, message in [
+        (dict(hidden_layer_sizes=(12,)), (X, y), "does not match"),
+        (dict(dtype="float32"), (X, y), "dtype='float32', but the fitted weights are float64"),
+        ({}, (X, np.where(y == 9, 10, y)), "same classes"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            est.set_params(**change).fit(*data)
+        est.set_params(hidden_layer_sizes=(16,), dtype="float64")
+    assert np.array_equal(before, est.coefs_[0])
+    est.fit(X.astype(np.float32), y)  # dtype=None would pick float32 for a fresh fit: kept
+    assert est.coefs_[0].dtype == np.float64
+    inc = BackpropClassifier(hidden_layer_sizes=(16,), random_state=0).partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match="is not the same as on last call"):
+        inc.partial_fit(X, y, classes=np.arange(11))
+    with pytest.raises(ValueError, match="classes not in"):
+        inc.partial_fit(X, np.where(y == 9, 10, y))
+    reg = BackpropRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    Y = np.c_[y, -y] / 10.0
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, Y[:, 0])
+    for continued in (lambda: reg.set_params(warm_start=True).fit(X, Y), lambda: reg.partial_fit(X, Y)):
+        with pytest.raises(ValueError, match=r"y has 2 output\(s\) per sample, the fitted network 1"):
+            continued()
 
 
 def test_early_stopping_keeps_the_best_validation_model(digits):

@@ -289,9 +289,20 @@ class _BaseCreditAssigner(BaseEstimator, metaclass=ABCMeta):
             attributes, X, y = validated
             self.__dict__.update(copy.deepcopy(attributes))
         dtype = _resolve_dtype(self.dtype, X) if first_pass else self.coefs_[0].dtype.type
+        if not first_pass and self.dtype is not None and np.dtype(self.dtype) != np.dtype(dtype):
+            raise ValueError(
+                f"dtype={self.dtype!r}, but the fitted weights are {np.dtype(dtype).name}: a continued fit keeps "
+                f"them; start afresh with fit() and warm_start=False."
+            )
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
         architecture, shapes = self._architecture(X.shape[1], Y.shape[1])
+        fitted_outputs = self._network["layers"][-1]["size"] if not first_pass else Y.shape[1]
+        if Y.shape[1] != fitted_outputs:
+            raise ValueError(
+                f"y has {Y.shape[1]} output(s) per sample, the fitted network {fitted_outputs}: a continued fit "
+                f"keeps its outputs; start afresh with fit() and warm_start=False."
+            )
         if not first_pass and architecture != self._network:
             raise ValueError(
                 f"The fitted network {self._network['layers']} on input {self._network['input_shape']} does not "
