@@ -20,6 +20,13 @@ from _layers_reference import dense_layers
 # along the rule's direction, as the transcriptions assume.
 SGD = dict(solver="sgd", momentum=0.0, alpha=0.0, shuffle=False, learning_rate_init=0.1)
 
+
+def one_step_tolerance(dtype):
+    """What the arithmetic allows a one-step reference (relative error of the direction
+    recovered as (old - new) / lr): float64 rounding stays near 1e-13, so 1e-10 catches a
+    float64 path that computed in float32 (about 1e-7); float32 gets a few hundred eps."""
+    return 1e-10 if np.dtype(dtype) == np.float64 else 500 * np.finfo(np.float32).eps
+
 ACTIVATIONS = {
     "identity": (lambda a: a, lambda a, h: np.ones_like(a)),
     "relu": (lambda a: np.maximum(a, 0), lambda a, h: (a > 0).astype(a.dtype)),

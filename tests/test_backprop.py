@@ -6,7 +6,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from _reference import SGD, backprop, loss, random_problem, relative_error, set_weights, sgd_step_direction
+from _reference import (
+    SGD, backprop, loss, one_step_tolerance, random_problem, relative_error, set_weights, sgd_step_direction,
+)
 from fastcredit import BackpropClassifier, BackpropRegressor
 
 
@@ -26,8 +28,26 @@ def test_one_step_equals_numpy_backprop(kind, activation, dtype):
     Xd = X.astype(dtype).astype(np.float64)
     expected = backprop(Xd, Y, coefs, intercepts, activation, est.out_activation_)
     actual = sgd_step_direction(est, X.astype(dtype), y)
-    tolerance = 1e-6 if dtype == np.float64 else 2e3 * np.finfo(np.float32).eps
+    tolerance = one_step_tolerance(dtype)
     assert relative_error(actual[0] + actual[1], expected[0] + expected[1]) < tolerance
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_the_float64_tolerance_catches_float32_arithmetic(kind):
+    # The mutation the tolerance is for: the one-step problem computed by a float64 path
+    # that works in float32 inside (the same reference, every array cast) misses the
+    # float64 result by far more than one_step_tolerance(float64), and stays within the
+    # float32 tolerance.
+    rng = np.random.default_rng(0)
+    X, y, Y = random_problem(kind, rng)
+    coefs = [0.5 * rng.standard_normal(shape) for shape in [(5, 7), (7, 6), (6, Y.shape[1])]]
+    intercepts = [0.5 * rng.standard_normal(W.shape[1]) for W in coefs]
+    out = "softmax" if kind == "classifier" else "identity"
+    exact = backprop(X, Y, coefs, intercepts, "tanh", out)
+    single = backprop(*(np.float32(X), np.float32(Y)), [np.float32(W) for W in coefs],
+                      [np.float32(b) for b in intercepts], "tanh", out)
+    error = relative_error(single[0] + single[1], exact[0] + exact[1])
+    assert 100 * one_step_tolerance(np.float64) < error < one_step_tolerance(np.float32)
 
 
 @pytest.mark.parametrize("out", ["softmax", "logistic", "identity"])

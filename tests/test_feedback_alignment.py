@@ -20,7 +20,7 @@ from _feedback_reference import (
     kolen_pollack_step,
     sign_symmetric_feedback,
 )
-from _reference import SGD, random_problem, relative_error, set_weights, sgd_step_direction
+from _reference import SGD, one_step_tolerance, random_problem, relative_error, set_weights, sgd_step_direction
 from fastcredit import (
     BackpropClassifier,
     DirectFeedbackAlignmentClassifier,
@@ -100,7 +100,7 @@ def test_one_sgd_step_equals_numpy_transcription(rule, params, activation, kind,
         new_coefs, new_B = kolen_pollack_step(coefs, B, coef_grads, lr, params["decay"])
         coef_grads = [(W - W_new) / lr for W, W_new in zip(coefs, new_coefs)]
     coef_dir, intercept_dir = sgd_step_direction(est, X.astype(dtype), y)
-    tolerance = 1e-6 if dtype == np.float64 else 2e3 * np.finfo(np.float32).eps
+    tolerance = one_step_tolerance(dtype)
     assert relative_error(coef_dir + intercept_dir, coef_grads + intercept_grads) < tolerance
     if rule == "kp":
         assert relative_error(est.feedback_weights_, new_B) < tolerance

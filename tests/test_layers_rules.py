@@ -31,7 +31,7 @@ from _feedback_reference import (
 )
 from _layers_reference import Conv2dRef, LocallyConnected2dRef, build_layers
 from _perturbation_reference import node_perturbation, weight_perturbation
-from _reference import SGD, backprop, forward, relative_error, set_weights, sgd_step_direction
+from _reference import SGD, backprop, forward, one_step_tolerance, relative_error, set_weights, sgd_step_direction
 from _target_propagation_reference import forward_direction, sgd_step
 from fastcredit import (
     AuxiliaryOutputSDTPClassifier,
@@ -70,11 +70,8 @@ def _single_threaded_blas():
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
-F32_TOLERANCE = 2e3 * np.finfo(np.float32).eps  # as the dense reference tests
-
-
 def _tolerance(dtype):
-    return 1e-6 if dtype == np.float64 else F32_TOLERANCE
+    return one_step_tolerance(dtype)  # as the dense reference tests
 
 
 # ============================================================================ nets

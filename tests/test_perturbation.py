@@ -18,7 +18,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from _perturbation_reference import node_perturbation, weight_perturbation
-from _reference import SGD, backprop, random_problem, relative_error, set_weights, sgd_step_direction
+from _reference import (
+    SGD, backprop, one_step_tolerance, random_problem, relative_error, set_weights, sgd_step_direction,
+)
 from fastcredit import (
     NodePerturbationClassifier,
     NodePerturbationRegressor,
@@ -92,7 +94,7 @@ def test_one_step_equals_numpy_with_the_same_noise(rule, kind, antithetic, dtype
         X.astype(np.float64), Y, coefs, intercepts, activation, est.out_activation_, sigma, 3, antithetic, noise
     )
     actual = sgd_step_direction(est, X, y)
-    tolerance = 1e-6 if dtype == np.float64 else 2e3 * np.finfo(np.float32).eps
+    tolerance = one_step_tolerance(dtype)
     assert relative_error(actual[0] + actual[1], expected[0] + expected[1]) < tolerance
 
 

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from _reference import SGD, relative_error, set_weights
+from _reference import SGD, one_step_tolerance, relative_error, set_weights
 from _target_propagation_reference import sgd_step
 from fastcredit import (
     AuxiliaryOutputSDTPClassifier,
@@ -90,7 +90,7 @@ def test_one_step_equals_numpy(variant, schedule, dtype):
     expected = sgd_step(X.astype(np.float64), Y, before, "tanh", est.out_activation_, variant.split("-")[0],
                         schedule, extra.get("target_step"), 0.3, 0.1, 0.05, EngineNoise(seed, dtype))
     actual = _state(est)
-    tolerance = 1e-6 if dtype == np.float64 else 2e3 * np.finfo(np.float32).eps
+    tolerance = one_step_tolerance(dtype)
     for key in ("coefs", "intercepts", "inverse_coefs", "inverse_intercepts"):
         moved = [a - b for a, b in zip(actual[key], before[key])]
         expected_moves = [e - b for e, b in zip(expected[key], before[key])]
