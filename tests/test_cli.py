@@ -139,10 +139,11 @@ def test_progress_bar_redraws_on_a_terminal():
     assert "[" + "#" * 20 + "] 3/3  loss 0.5" in frames[-1]
 
 
-def test_progress_bar_quiet_writes_nothing():
+def test_progress_bar_quiet_writes_nothing(capsys):
     bar = EpochProgress("bp", 3, None, live=True)
     bar(1, 1.0)
     bar.close("diverged")  # no stream: nothing to write to, no error
+    assert capsys.readouterr() == ("", "")  # and nothing leaks to stdout/stderr instead
 
 
 def test_verbose_callable_is_called_at_every_epoch_end():
