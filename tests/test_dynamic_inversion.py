@@ -102,13 +102,14 @@ def test_single_loop_equals_sequential_inversion_on_invertible_layers():
 
 @pytest.mark.parametrize("inversion", ["dynamic", "direct", "nonlinear", "single_loop"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_one_step_equals_numpy_transcription(inversion, dtype):
+@pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
+def test_one_step_equals_numpy_transcription(inversion, dtype, activation):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((10, 5))
     y = np.arange(10) % 3
     params = dict(inversion=inversion, leak=0.1, dt=0.15, n_steps=25, inversion_tol=0.0, dtype=dtype)
-    est = DynamicInversionClassifier(hidden_layer_sizes=(8, 6), activation="tanh", batch_size=10, random_state=0,
-                                     **SGD, **params)
+    est = DynamicInversionClassifier(hidden_layer_sizes=(8, 6), activation=activation, batch_size=10,
+                                     random_state=0, **SGD, **params)
     est.partial_fit(X.astype(dtype), y, classes=np.unique(y))
     for p in est.coefs_ + est.intercepts_:
         p[...] = 0.5 * rng.standard_normal(p.shape)
@@ -118,7 +119,7 @@ def test_one_step_equals_numpy_transcription(inversion, dtype):
     intercepts = [b.astype(np.float64) for b in est.intercepts_]
     feedback = [B.astype(np.float64) for B in est.feedback_weights_]
     expected = reference_direction(X.astype(dtype).astype(np.float64), np.eye(3)[y], coefs, intercepts, feedback,
-                                   "tanh", "softmax", inversion, 0.15, 25, 0.1)
+                                   activation, "softmax", inversion, 0.15, 25, 0.1)
     actual = sgd_step_direction(est, X.astype(dtype), y)
     tolerance = one_step_tolerance(dtype)
     assert relative_error(actual[0] + actual[1], expected[0] + expected[1]) < tolerance

@@ -72,13 +72,14 @@ def _state(est):
 @pytest.mark.parametrize("schedule", ["parallel", "alternating"])
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_one_step_equals_numpy(variant, schedule, dtype):
+@pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
+def test_one_step_equals_numpy(variant, schedule, dtype, activation):
     rng = np.random.default_rng(0)
     cls, extra = VARIANTS[variant]
     X, y, Y = _problem(cls is DifferenceTargetPropagationRegressor, rng)
     X = X.astype(dtype)
-    est = cls(hidden_layer_sizes=(7, 6, 5), batch_size=len(X), random_state=0, dtype=dtype, schedule=schedule,
-              inverse_learning_rate=0.05, inverse_noise_std=0.3, **extra, **SGD)
+    est = cls(hidden_layer_sizes=(7, 6, 5), activation=activation, batch_size=len(X), random_state=0, dtype=dtype,
+              schedule=schedule, inverse_learning_rate=0.05, inverse_noise_std=0.3, **extra, **SGD)
     est.partial_fit(X, y, **_fit_kwargs(est, y))
     set_weights(est, rng)
     for array in est.inverse_coefs_ + est.inverse_intercepts_:
@@ -87,7 +88,7 @@ def test_one_step_equals_numpy(variant, schedule, dtype):
     # The noise is the fit's random stream: regenerate it from the seed this call will draw.
     seed = copy.deepcopy(est._random_state).randint(_SEED_BOUND)
     est.partial_fit(X, y)
-    expected = sgd_step(X.astype(np.float64), Y, before, "tanh", est.out_activation_, variant.split("-")[0],
+    expected = sgd_step(X.astype(np.float64), Y, before, activation, est.out_activation_, variant.split("-")[0],
                         schedule, extra.get("target_step"), 0.3, 0.1, 0.05, EngineNoise(seed, dtype))
     actual = _state(est)
     tolerance = one_step_tolerance(dtype)
