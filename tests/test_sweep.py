@@ -3,6 +3,9 @@ its plain fit, whatever the number of threads or the backend."""
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -246,3 +249,33 @@ def test_dask_cluster_gives_the_local_results(digits, reference, dask_client):
     assert_same_results(reference, run(digits, backend="dask", client=dask_client))
     with dask_client.as_current():
         assert_same_results(reference, run(digits, backend="dask"))
+
+
+def test_dask_records_failing_fits_as_threads_do_and_takes_cv(digits, dask_client):
+    X, X_val, y, y_val = digits
+    estimators = [small(learning_rate_init=1e-2), small(solver="sgd", learning_rate_init=1e6, momentum=0.99)]
+    kwargs = dict(seeds=[0, 1], validation=(X_val, y_val), progress=False)
+    local = sweep(estimators, X, y, n_jobs=2, **kwargs)
+    remote = sweep(estimators, X, y, backend="dask", client=dask_client, **kwargs)
+    assert list(remote["status"]) == ["ok", "ok", "diverged", "diverged"]
+    assert list(remote["error"].fillna("")) == list(local["error"].fillna(""))
+    np.testing.assert_array_equal(remote["validation_score"], local["validation_score"])
+    folds = dict(cv=3, progress=False)
+    np.testing.assert_array_equal(sweep(small(), X, y, backend="dask", client=dask_client, **folds)["validation_score"],
+                                  sweep(small(), X, y, **folds)["validation_score"])
+
+
+def test_dask_without_a_client_says_how_to_get_one():
+    pytest.importorskip("distributed")
+    # In a fresh process: this module's cluster fixture would be found as the current client.
+    code = textwrap.dedent("""
+        import numpy as np
+        from fastcredit import BackpropClassifier, sweep
+        X, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 2
+        try:
+            sweep(BackpropClassifier(max_iter=1), X, y, backend="dask", progress=False)
+        except ValueError as error:
+            print(error)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "needs a dask.distributed Client: pass client=" in out.stdout, out.stderr

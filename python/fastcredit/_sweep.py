@@ -368,7 +368,13 @@ def _run_dask(plan, client, bar):
     except ImportError as error:
         raise ImportError("backend='dask' needs dask.distributed: pip install 'fastcredit[dask]'.") from error
     if client is None:
-        client = get_client()
+        try:
+            client = get_client()
+        except ValueError as error:
+            raise ValueError(
+                "backend='dask' needs a dask.distributed Client: pass client=, or create one first "
+                "(distributed.Client(...)), which makes it the current client."
+            ) from error
     n_threads = max(1, sum(client.nthreads().values()))
     chunks = [list(c) for c in np.array_split(np.arange(len(plan)), min(len(plan), 4 * n_threads)) if len(c)]
     shared = client.scatter(plan, broadcast=True, hash=False)
