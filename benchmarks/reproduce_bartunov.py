@@ -7,6 +7,7 @@ dense 1024 (zero padding keeping the strided sizes at half: 28 -> 14 -> 7, 32 ->
     FASTCREDIT_DATA=../shared/data python benchmarks/reproduce_bartunov.py --epochs 100
     python benchmarks/reproduce_bartunov.py --rules dtp,sdtp --epochs 5     # a quick look
     python benchmarks/reproduce_bartunov.py --architecture lc --rules bp,fa,dfa,dtp --n-jobs 2
+    python benchmarks/reproduce_bartunov.py --architecture lc --rules sdtp --set inverse_noise_std=0.323
     python benchmarks/reproduce_bartunov.py --dataset cifar10 --architecture lc   # where CIFAR-10 is present
 
 By default the whole 60000-image training set is used; the error on the 10000 test images
