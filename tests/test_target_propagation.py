@@ -98,6 +98,58 @@ def test_one_step_equals_numpy(variant, schedule, dtype, activation):
         assert relative_error(moved, expected_moves) < tolerance, key
 
 
+def _adam_moves(gradients, first, second, step, lr, b1, b2, eps):
+    """scikit-learn's Adam (as MLPClassifier) on a list of gradients: the moves, in place
+    updates of the moments."""
+    lr_t = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
+    moves = []
+    for g, m, v in zip(gradients, first, second):
+        m[...] = b1 * m + (1 - b1) * g
+        v[...] = b2 * v + (1 - b2) * g * g
+        moves.append(-lr_t * m / (np.sqrt(v) + eps))
+    return moves
+
+
+@pytest.mark.parametrize("variant", ["dtp", "sdtp-partial-step", "aosdtp"])
+def test_two_adam_steps_of_forward_weights_and_inverses_equal_numpy(variant):
+    # The inverses have an optimizer of their own (inverse_learning_rate, same solver):
+    # Adam on both, from fresh moments, two steps, against NumPy Adam on the reference's
+    # gradients (parallel schedule: both see the same forward pass).
+    rng = np.random.default_rng(5)
+    cls, extra = VARIANTS[variant]
+    X, y, Y = _problem(False, rng)
+    adam = dict(solver="adam", beta_1=0.8, beta_2=0.95, epsilon=1e-2, learning_rate_init=0.01, alpha=0.0,
+                shuffle=False)
+    est = cls(hidden_layer_sizes=(7, 6, 5), batch_size=len(X), random_state=0, dtype=np.float64, schedule="parallel",
+              inverse_learning_rate=0.02, inverse_noise_std=0.3, **extra, **adam)
+    est.partial_fit(X, y, classes=np.unique(y))
+    set_weights(est, rng)
+    for array in est.inverse_coefs_ + est.inverse_intercepts_:
+        array[...] = 0.5 * rng.standard_normal(array.shape)
+    est._reset_optimizer()
+    for name, array in est._named_rule_state():
+        if name.startswith("inverse_optimizer"):
+            array[...] = 0.0
+    keys = ("coefs", "intercepts", "inverse_coefs", "inverse_intercepts")
+    params = _state(est)
+    moments = {k: ([np.zeros_like(a) for a in params[k]], [np.zeros_like(a) for a in params[k]]) for k in keys}
+    for step in (1, 2):
+        seed = copy.deepcopy(est._random_state).randint(_SEED_BOUND)
+        est.partial_fit(X, y)
+        # Unit rates: the reference's SGD step then moves each array by minus its gradient.
+        moved = sgd_step(X, Y, params, est.activation, est.out_activation_,
+                         variant.split("-")[0], "parallel", extra.get("target_step"), 0.3, 1.0, 1.0,
+                         EngineNoise(seed, np.float64))
+        for key in keys:
+            gradients = [b - a for a, b in zip(moved[key], params[key])]
+            lr = est.learning_rate_init if not key.startswith("inverse") else est.inverse_learning_rate
+            moves = _adam_moves(gradients, *moments[key], step, lr, 0.8, 0.95, 1e-2)
+            params[key] = [a + m for a, m in zip(params[key], moves)]
+        actual = _state(est)
+        for key in keys:
+            assert relative_error(actual[key], params[key]) < 1e-10, (step, key)
+
+
 def test_dtp_penultimate_layer_follows_the_gradient():
     """beta dLoss/dh_{L-1} as the target difference makes layer L-1's update the backprop
     gradient times beta, and the top layer's is backprop's: their update angles are 0."""
