@@ -201,6 +201,26 @@ def test_regressor_learns():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auxiliary_projection_is_a_fixed_gaussian_drawn_per_seed():
+    # RULES.md, AO-SDTP: z = R h_{L-1}, R fixed and untrained; drawn N(0, 1 / n_{L-1}) so
+    # that z has the scale of h_{L-1}'s units (layer_inverses.hpp).
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    est = AuxiliaryOutputSDTPClassifier(hidden_layer_sizes=(16, 16, 16), max_iter=2, random_state=0).fit(X, y)
+    R = est.auxiliary_projection_[0].copy()
+    assert R.shape == (16, 512)
+    assert abs(R.mean()) < 4 / np.sqrt(R.size) / np.sqrt(16)  # 4 standard errors
+    assert R.std() == pytest.approx(1 / np.sqrt(16), rel=0.05)
+    est.partial_fit(X, y)
+    est.set_params(warm_start=True).fit(X, y)
+    assert np.array_equal(R, est.auxiliary_projection_[0])  # never trained, never redrawn
+    other = AuxiliaryOutputSDTPClassifier(hidden_layer_sizes=(16, 16, 16), max_iter=2, random_state=1).fit(X, y)
+    assert np.abs(other.auxiliary_projection_[0] - R).max() > 0.1
+    refit = AuxiliaryOutputSDTPClassifier(hidden_layer_sizes=(16, 16, 16), max_iter=2, random_state=0).fit(X, y)
+    assert np.array_equal(refit.auxiliary_projection_[0], R)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("cls", [DifferenceTargetPropagationClassifier, AuxiliaryOutputSDTPClassifier])
 def test_pickled_state_continues_identically(cls):
     """Inverse weights, their optimizer moments and step count travel with the estimator."""
