@@ -93,7 +93,8 @@ class Sgd : public Optimizer<Scalar> {
       const Scalar* g = grads[i].data();
       const Scalar d = block_decay(decay, i);
       finite &= step_in_ranges(params[i].size(), [&](Index begin, Index end) {
-        return nesterov_ ? nesterov_range(p, v, g, d, lr, mu, begin, end) : momentum_range(p, v, g, d, lr, mu, begin, end);
+        return nesterov_ ? nesterov_range(p, v, g, d, lr, mu, begin, end)
+                         : momentum_range(p, v, g, d, lr, mu, begin, end);
       });
     }
     return finite;
@@ -195,7 +196,6 @@ class Adam : public Optimizer<Scalar> {
     return bad == 0;
   }
 
- private:
   std::vector<Flat<Scalar>> m_, v_;
   double& t_;
   double beta1_, beta2_, epsilon_;

@@ -1,9 +1,9 @@
 // One fit on several cores (`n_jobs`): a small pool of threads owned by the fit, which the
 // engine's hot loops split their work over — large matrix products into panels of rows or
-// columns, a locally-connected layer's output positions, the patches of a batch. The
-// split depends on the thread count alone, so a fit's result is the same for the same
-// n_jobs. (The optimizer's step stays on one thread: split through a lambda its loop lost
-// its vectorisation, 15 % of a one-thread LC epoch.)
+// columns, a locally-connected layer's output positions, the patches of a batch, the
+// optimizer's element-wise pass (optimizers.hpp: restrict-pointer ranges, which keep its
+// loops vectorised). The split depends on the thread count alone, so a fit's result is
+// the same for the same n_jobs.
 //
 // The pool is found through a thread-local pointer set for the duration of a fit
 // (ParallelScope); code running inside a task sees no pool, so nothing nests. A sweep
