@@ -279,3 +279,38 @@ def test_dask_without_a_client_says_how_to_get_one():
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "needs a dask.distributed Client: pass client=" in out.stdout, out.stderr
+
+
+def _interrupt_once_fits_run(client, settle=1.5):
+    """SIGINT to this process once the cluster is training (tasks on both workers), so that
+    the interrupt reaches running fits, not queued ones."""
+    def fire():
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline and sum(map(len, client.processing().values())) < 2:
+            time.sleep(0.05)
+        time.sleep(settle)
+        os.kill(os.getpid(), signal.SIGINT)
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_ctrl_c_stops_a_dask_sweep_and_its_fits_on_the_workers(dask_client):
+    # Last of the Dask tests: were the workers' fits left running, they would hold both
+    # workers (these fits never end by themselves) and the quick tasks below would time out.
+    distributed = pytest.importorskip("distributed")
+    X, y = load_digits(return_X_y=True)
+    endless = BackpropClassifier(hidden_layer_sizes=(32,), max_iter=10**9, tol=0, n_iter_no_change=np.inf)
+    _interrupt_once_fits_run(dask_client)
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        sweep(endless, X / 16.0, y, seeds=range(4), backend="dask", client=dask_client, progress=False)
+    assert time.perf_counter() - start < 40
+    stopped = time.perf_counter()
+    quick = [dask_client.submit(int, 7, workers=[address], pure=False) for address in dask_client.nthreads()]
+    try:
+        distributed.wait(quick, timeout=15)
+    except TimeoutError:
+        pytest.fail("a worker is still training an interrupted sweep's fit")
+    assert [f.result() for f in quick] == [7, 7]
+    assert time.perf_counter() - stopped < 15

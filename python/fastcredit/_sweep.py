@@ -10,6 +10,7 @@ run the same way on the workers of a ``dask.distributed`` cluster.
 
 import itertools
 import threading
+import uuid
 import warnings
 from numbers import Integral, Real
 
@@ -67,7 +68,8 @@ def sweep(estimators, X, y, *, param_grid=None, seeds=(0,), validation="auto", c
     backend : {"threads", "dask"}, default="threads"
         "dask" sends chunks of fits to the workers of a ``dask.distributed`` cluster
         (``client``, else the current default client); each worker runs its chunks with
-        this engine's threads. Needs the ``dask`` extra.
+        this engine's threads. Needs the ``dask`` extra. Ctrl-C (or any error on the
+        client) stops the fits running on the workers too, within a batch.
     client : dask.distributed.Client, default=None
         The cluster for ``backend="dask"``.
     progress : bool, default=None
@@ -327,8 +329,10 @@ class _Plan:
         return row
 
 
-def _run_threads(plan, indices, n_threads, bar):
-    """Rows of the fits `indices` (a sequence), trained on `n_threads` engine threads."""
+def _run_threads(plan, indices, n_threads, bar, should_stop=None):
+    """Rows of the fits `indices` (a sequence), trained on `n_threads` engine threads;
+    `should_stop()` true stops them (for callers off the main thread, which Ctrl-C never
+    reaches)."""
     rows = {}
     in_flight = {}
     pending = iter(list(indices))  # a list iterator: next() is atomic under the GIL
@@ -353,18 +357,40 @@ def _run_threads(plan, indices, n_threads, bar):
     with warnings.catch_warnings():
         # Short fits that stop at max_iter are the norm in a sweep; n_iter says so per row.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        _core.sweep(next_job, done, n_threads)
+        _core.sweep(next_job, done, n_threads, should_stop)
     return [rows[i] for i in indices]
 
 
-def _run_chunk(plan, indices):
-    """A Dask task: fits `indices` of the plan on this worker, one engine thread per task."""
-    return list(zip(indices, _run_threads(plan, indices, 1, SweepProgress(len(indices), enabled=False))))
+def _run_chunk(plan, indices, stop_event):
+    """A Dask task: fits `indices` of the plan on this worker, one engine thread per task,
+    until the client sets the Dask event named `stop_event` (its Ctrl-C): a cancelled
+    future would otherwise go on training, holding the worker."""
+    from distributed import Event, get_client
+
+    stopped, finished = threading.Event(), threading.Event()
+    event = Event(stop_event, client=get_client())  # the worker's client: this thread's only
+
+    def watch():  # one scheduler round trip per half second, off the engine's polling
+        while not finished.is_set():
+            try:
+                if event.wait(timeout=0.5):
+                    stopped.set()
+                    return
+            except Exception:  # no scheduler to ask: the fits finish as they would have
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="fastcredit-dask-stop")
+    watcher.start()
+    try:
+        rows = _run_threads(plan, indices, 1, SweepProgress(len(indices), enabled=False), stopped.is_set)
+    finally:
+        finished.set()
+    return list(zip(indices, rows))
 
 
 def _run_dask(plan, client, bar):
     try:
-        from distributed import as_completed, get_client
+        from distributed import Event, as_completed, get_client
     except ImportError as error:
         raise ImportError("backend='dask' needs dask.distributed: pip install 'fastcredit[dask]'.") from error
     if client is None:
@@ -377,15 +403,20 @@ def _run_dask(plan, client, bar):
             ) from error
     n_threads = max(1, sum(client.nthreads().values()))
     chunks = [list(c) for c in np.array_split(np.arange(len(plan)), min(len(plan), 4 * n_threads)) if len(c)]
+    stop = Event(f"fastcredit-sweep-{uuid.uuid4().hex}", client=client)
     shared = client.scatter(plan, broadcast=True, hash=False)
-    futures = [client.submit(_run_chunk, shared, [int(i) for i in chunk], pure=False) for chunk in chunks]
+    futures = [client.submit(_run_chunk, shared, [int(i) for i in chunk], stop.name, pure=False) for chunk in chunks]
     rows = [None] * len(plan)
+    finished = False
     try:
         for future in as_completed(futures):
             for i, row in future.result():
                 rows[i] = row
                 bar.update(failed=row["status"] != "ok")
+        finished = True
     finally:
+        if not finished:  # Ctrl-C or an error here: the workers' fits stop within a batch
+            stop.set()
         client.cancel(futures + [shared])
     return rows
 

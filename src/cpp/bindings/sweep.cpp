@@ -116,7 +116,7 @@ struct Pool {
   }
 };
 
-void sweep(py::function next_job, py::function done, int n_jobs) {
+void sweep(py::function next_job, py::function done, int n_jobs, py::object should_stop) {
   if (n_jobs < 1) throw py::value_error("n_jobs must be >= 1");
   Pool pool;
   pool.next_job = std::move(next_job);
@@ -136,7 +136,8 @@ void sweep(py::function next_job, py::function done, int n_jobs) {
       }
     }
     // Python runs signal handlers only in the main thread: poll them here, at most every
-    // 50 ms, and stop every fit (within a batch) when one raises, e.g. on Ctrl-C.
+    // 50 ms, and stop every fit (within a batch) when one raises, e.g. on Ctrl-C. Off the
+    // main thread (a Dask worker's task) should_stop() is the caller's Ctrl-C.
     while (pool.running > 0) {
       if (pool.finished.wait_for(lock, std::chrono::milliseconds(50), [&] { return pool.running == 0; })) break;
       lock.unlock();
@@ -145,6 +146,13 @@ void sweep(py::function next_job, py::function done, int n_jobs) {
         if (!interrupt && PyErr_CheckSignals() != 0) {
           interrupt.emplace();
           pool.stop = true;
+        } else if (!should_stop.is_none() && !pool.stop) {
+          try {
+            if (py::bool_(should_stop())) pool.stop = true;  // fits end as interrupted, handed to done
+          } catch (py::error_already_set& e) {
+            interrupt.emplace(std::move(e));
+            pool.stop = true;
+          }
         }
       }
       lock.lock();
@@ -160,13 +168,15 @@ void sweep(py::function next_job, py::function done, int n_jobs) {
 
 void bind_sweep(py::module_& m) {
   Eigen::initParallel();
-  m.def("sweep", &sweep, py::arg("next_job"), py::arg("done"), py::arg("n_jobs"),
+  m.def("sweep", &sweep, py::arg("next_job"), py::arg("done"), py::arg("n_jobs"), py::arg("should_stop") = py::none(),
         "Run fits on n_jobs threads with the GIL released. next_job() returns (key, job, "
         "evaluation) or None when there is no more work; job is _core.train's fit description "
         "dict, evaluation (X, Y) pairs scored after training. done(key, outcome) "
         "receives what _core.train returns plus 'scores' and 'fit_time' (seconds); a fit that "
         "fails has reason 'error' and the exception in 'error'. Ctrl-C stops every fit and is "
-        "re-raised; an exception in next_job or done stops the sweep and is re-raised.");
+        "re-raised; an exception in next_job or done stops the sweep and is re-raised. "
+        "should_stop(), if given, is polled every 50 ms: true stops every fit within a batch "
+        "(reason 'interrupted') and hands out no more jobs.");
 }
 
 }  // namespace fastcredit::bindings
