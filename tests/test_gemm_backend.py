@@ -29,6 +29,9 @@ def test_openblas_is_in_use_wherever_its_wheel_is_installed():
     if os.environ.get("FASTCREDIT_GEMM") == "eigen":
         pytest.skip("FASTCREDIT_GEMM=eigen asks for Eigen alone")
     assert fastcredit.gemm_backend().startswith("openblas"), fastcredit.gemm_backend()
+    # scipy-openblas has LAPACK: dynamic inversion's stability check uses its dgeev (Eigen's
+    # eigensolver is about 30x slower at n = 256, a third of a DI epoch).
+    assert _core.lapack_in_use()
 
 
 @pytest.fixture
@@ -87,8 +90,9 @@ def test_blas_fit_is_deterministic_in_float32(digits, restore_backend):
 @openblas
 def test_switching_backends(restore_backend):
     assert fastcredit.set_gemm_backend("eigen") == "eigen"
-    assert fastcredit.gemm_backend() == "eigen"
+    assert fastcredit.gemm_backend() == "eigen" and not _core.lapack_in_use()
     assert fastcredit.set_gemm_backend("openblas").startswith("openblas: OpenBLAS")
+    assert _core.lapack_in_use()
 
 
 def test_unknown_backend_is_refused():

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "fastcredit/eigenvalues.hpp"
 #include "fastcredit/gemm.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -21,6 +22,7 @@ namespace {
 struct LoadedBlas {
   CblasGemm<float> sgemm = nullptr;
   CblasGemm<double> dgemm = nullptr;
+  LapackDgeev dgeev = nullptr;  // optional: OpenBLAS builds without LAPACK lack it
   std::string description;
 };
 
@@ -53,7 +55,8 @@ std::string load_blas(const std::string& path) {
     description = config();
   if (auto core = reinterpret_cast<const char* (*)()>(find_symbol(handle, "openblas_get_corename")))
     description += std::string(" (kernels: ") + core() + ")";
-  loaded() = {sgemm, dgemm, description};
+  auto dgeev = reinterpret_cast<LapackDgeev>(find_symbol(handle, "dgeev_"));
+  loaded() = {sgemm, dgemm, dgeev, description};
   return description;
 #else
   (void)path;
@@ -66,6 +69,7 @@ void use_blas(bool enabled) {
   if (enabled && loaded().sgemm == nullptr) throw std::runtime_error("no BLAS has been loaded");
   BlasBackend<float>::gemm = enabled ? loaded().sgemm : nullptr;
   BlasBackend<double>::gemm = enabled ? loaded().dgemm : nullptr;
+  LapackBackend::dgeev = enabled ? loaded().dgeev : nullptr;
 }
 
 }  // namespace
@@ -75,10 +79,16 @@ void bind_blas(py::module_& m) {
         "Open an OpenBLAS shared library (single-threaded) for use_blas(True). Returns its "
         "configuration string.");
   m.def("use_blas", &use_blas, py::arg("enabled"),
-        "Route large products through the loaded BLAS (True) or compute them all with Eigen (False).");
+        "Route large products (and, where the library has LAPACK, the eigenvalues of dynamic "
+        "inversion's stability check) through the loaded BLAS (True) or compute them all with "
+        "Eigen (False).");
   m.def(
       "blas_in_use", [] { return BlasBackend<float>::gemm.load() != nullptr; },
       "Whether large products currently go through the loaded BLAS.");
+  m.def(
+      "lapack_in_use", [] { return LapackBackend::dgeev.load() != nullptr; },
+      "Whether dynamic inversion's stability check currently computes eigenvalues with the "
+      "loaded library's LAPACK (dgeev) rather than Eigen.");
   m.def(
       "set_blas_min_work",
       [](double work) {

@@ -19,6 +19,7 @@
 #include <complex>
 #include <limits>
 
+#include "fastcredit/eigenvalues.hpp"
 #include "fastcredit/types.hpp"
 
 namespace fastcredit {
@@ -50,7 +51,7 @@ inline double loop_root_abscissa(std::complex<double> mu, int m, double alpha) {
 inline double loop_spectral_abscissa(const Eigen::MatrixXd& P, const Eigen::MatrixXd& B, int m, double alpha) {
   const bool contracting = P.rows() <= P.cols();
   const Eigen::MatrixXd product = contracting ? Eigen::MatrixXd(P * B) : Eigen::MatrixXd(B * P);
-  const Eigen::VectorXcd mus = Eigen::EigenSolver<Eigen::MatrixXd>(product, false).eigenvalues();
+  const Eigen::VectorXcd mus = general_eigenvalues(product);
   double abscissa = P.rows() < P.cols() ? -1.0 : -std::numeric_limits<double>::infinity();
   if (!contracting) abscissa = std::max(abscissa, -alpha);
   for (Index i = 0; i < mus.size(); ++i) abscissa = std::max(abscissa, loop_root_abscissa(mus[i], m, alpha));
