@@ -103,12 +103,13 @@ def test_single_loop_equals_sequential_inversion_on_invertible_layers():
 @pytest.mark.parametrize("inversion", ["dynamic", "direct", "nonlinear", "single_loop"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
-def test_one_step_equals_numpy_transcription(inversion, dtype, activation):
+@pytest.mark.parametrize("hidden", [(8, 6), (8, 8)])  # (8, 8): DI's reduced loop on a square layer
+def test_one_step_equals_numpy_transcription(inversion, dtype, activation, hidden):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((10, 5))
     y = np.arange(10) % 3
     params = dict(inversion=inversion, leak=0.1, dt=0.15, n_steps=25, inversion_tol=0.0, dtype=dtype)
-    est = DynamicInversionClassifier(hidden_layer_sizes=(8, 6), activation=activation, batch_size=10,
+    est = DynamicInversionClassifier(hidden_layer_sizes=hidden, activation=activation, batch_size=10,
                                      random_state=0, **SGD, **params)
     est.partial_fit(X.astype(dtype), y, classes=np.unique(y))
     for p in est.coefs_ + est.intercepts_:

@@ -34,7 +34,7 @@ class Probe {
   Report measure(const Network<Scalar>& net, Rule<Scalar>& rule, double learning_rate) {
     const int L = net.n_layers();
     MatrixMap<Scalar> targets(Y_.data(), Y_.rows(), Y_.cols());
-    StepContext<Scalar> ctx{targets, rng_, learning_rate};
+    StepContext<Scalar> ctx{targets, rng_, learning_rate, true};
     ws_.h(0) = X_;
     forward(net, ws_);
     ws_.delta(L) = ws_.h(L) - Y_;

@@ -41,6 +41,7 @@ struct DynamicsSettings {
   double tol = 0.0;    // stop once the residual falls under tol (0: run all n_steps)
   double leak = 0.0;   // alpha in RULES.md
   bool through_nonlinearity = false;
+  bool report_residual = true;  // false: the reduced loop skips the last step's r share
 };
 
 /// `residual` is |velocity| / |e| over the whole loop and batch (0 at the steady state),
@@ -76,12 +77,13 @@ class FeedbackDynamics {
                      const Eigen::MatrixBase<FeedbackMatrix>& B, LoopFeedback feedback, const DynamicsSettings& s) {
     const Index batch = ws.batch();
     const Index n_top = net.units(top);
-    // Linear one-layer DI into a wider layer: r starts at 0 and only ever moves along B u,
-    // so r = s B^T for a state s of the narrow layer's width, and the loop
+    // Linear one-layer DI into a layer at least as wide: r starts at 0 and only ever moves
+    // along B u, so r = s B^T for a state s of the top layer's width, and the loop
     //     u <- u + dt (-alpha u + s M - e),   s <- s + dt (u - s),   M = B^T W^T
-    // gives the very same Euler iterates (up to rounding) for n_top^2 instead of
-    // n_top * n_bottom work per step; |B u - r|^2 = (u - s) G (u - s)^T with G = B^T B.
-    const bool reduced = top == bottom + 1 && !s.through_nonlinearity && n_top < net.units(bottom) &&
+    // gives the very same Euler iterates (up to rounding) for one n_top^2 product per step
+    // instead of two n_top * n_bottom ones (half the work for a square layer);
+    // |B u - r|^2 = (u - s) G (u - s)^T with G = B^T B.
+    const bool reduced = top == bottom + 1 && !s.through_nonlinearity && n_top <= net.units(bottom) &&
                          net.layers[static_cast<std::size_t>(bottom)].is_dense();
     Index widest = 0;  // of the states the steps sweep over
     for (int k = reduced ? top : bottom; k <= top; ++k) widest = std::max(widest, net.units(k));
@@ -121,9 +123,9 @@ class FeedbackDynamics {
           auto gap = view(velocity_, n, n_top);  // u - s
           gap = u - state;
           // r's share of the residual costs a product as large as the step's own: only
-          // the tolerance test and the last step (the reported residual) need it; u's
-          // share alone already shows a divergence.
-          if (tol_squared > 0.0 || step + 1 == s.n_steps) {
+          // the last step (the reported residual) and a tolerance test that u's share
+          // alone does not already fail need it; u's share alone shows a divergence.
+          if ((s.report_residual && step + 1 == s.n_steps) || block_squares <= tol_squared * block_error) {
             auto weighted = view(scratch_, n, n_top);
             multiply(gap, loop_gram_, weighted);
             block_squares += static_cast<double>((weighted.array() * gap.array()).sum());
@@ -164,10 +166,11 @@ class FeedbackDynamics {
   /// The steady state of the one-layer linear loop, r = B (W B - alpha I)^{-1} e, written
   /// to ws.delta(k) for the error in ws.delta(k + 1) (W = coefs[k]^T). Contracting layers
   /// factorise the n_{k+1}-square W B - alpha I, expanding ones the n_k-square B W - alpha I
-  /// (r = (B W - alpha I)^{-1} B e), once per batch. Returns the solve's relative residual.
+  /// (r = (B W - alpha I)^{-1} B e), once per batch. Returns the solve's relative residual
+  /// (a product as large as the solve: NaN unless `residual`).
   template <typename FeedbackMatrix>
   double solve_direct(const Network<Scalar>& net, Workspace<Scalar>& ws, int k,
-                      const Eigen::MatrixBase<FeedbackMatrix>& B, double leak) {
+                      const Eigen::MatrixBase<FeedbackMatrix>& B, double leak, bool residual = true) {
     if (!net.layers[static_cast<std::size_t>(k)].is_dense())
       throw InvalidArgument("the direct solve of dynamic inversion needs a dense layer");
     const auto& C = net.coefs[k];
@@ -179,9 +182,9 @@ class FeedbackDynamics {
     const Index n = contracting ? above : below;
     system_.resize(n, n);  // no-op when the size is unchanged
     if (contracting)
-      system_.noalias() = C.transpose() * B;
+      multiply(C.transpose(), B, system_);
     else
-      system_.noalias() = B * C.transpose();
+      multiply(B, C.transpose(), system_);
     system_.diagonal().array() -= static_cast<Scalar>(leak);
     lu_.compute(system_);
     // Rows are samples, so M x = b for every sample is X M^T = RHS for the batch.
@@ -192,12 +195,15 @@ class FeedbackDynamics {
     else
       rhs.noalias() = e * B.transpose();
     x.transpose() = lu_.solve(rhs.transpose());
-    auto check = view(velocity_, batch, n);
-    check.noalias() = x * system_.transpose();
-    check -= rhs;
-    const double residual = static_cast<double>(check.norm()) / std::max(static_cast<double>(rhs.norm()), 1e-300);
-    if (contracting) r.noalias() = x * B.transpose();
-    return residual;
+    double relative = std::nan("");
+    if (residual) {
+      auto check = view(velocity_, batch, n);
+      multiply(x, system_.transpose(), check);
+      check -= rhs;
+      relative = static_cast<double>(check.norm()) / std::max(static_cast<double>(rhs.norm()), 1e-300);
+    }
+    if (contracting) multiply(x, B.transpose(), r);
+    return relative;
   }
 
  private:

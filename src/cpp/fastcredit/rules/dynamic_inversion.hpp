@@ -147,15 +147,15 @@ struct DynamicInversion : RuleDefaults {
     enforce_stability(net);
   }
 
-  void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>&, Gradients<Scalar>& g) {
+  void backward(const Network<Scalar>& net, Workspace<Scalar>& ws, StepContext<Scalar>& ctx, Gradients<Scalar>& g) {
     const int L = net.n_layers();
     for (int i = static_cast<int>(B_.size()) - 1; i >= 0; --i) {
       const int k = bottom(i), top = top_of(i, L);
       const auto& B = B_[static_cast<std::size_t>(i)];
       if (p_.inversion == Inversion::direct)
-        residual_[i] = loops_[i].solve_direct(net, ws, k, B, p_.dynamics.leak);
+        residual_[i] = loops_[i].solve_direct(net, ws, k, B, p_.dynamics.leak, ctx.measuring);
       else
-        run_dynamics(net, ws, i, k, top, B);
+        run_dynamics(net, ws, i, k, top, B, ctx.measuring);
       if (p_.inversion == Inversion::dynamic || p_.inversion == Inversion::direct) {
         auto d = ws.delta(k);
         multiply_by_derivative<Scalar>(net.hidden_activation, ws.a(k), ws.h(k), d);
@@ -240,8 +240,10 @@ struct DynamicInversion : RuleDefaults {
 
   /// Runs the loop; on divergence halves its Euler step (repair) or stops the fit.
   template <typename Feedback>
-  void run_dynamics(const Network<Scalar>& net, Workspace<Scalar>& ws, int i, int k, int top, const Feedback& B) {
+  void run_dynamics(const Network<Scalar>& net, Workspace<Scalar>& ws, int i, int k, int top, const Feedback& B,
+                    bool measuring) {
     DynamicsSettings settings = p_.dynamics;
+    settings.report_residual = measuring;  // the residual is reported from the probe only
     for (int attempt = 0;; ++attempt) {
       settings.dt = p_.dynamics.dt * step_scale_[i];
       const LoopFeedback feedback =

@@ -101,6 +101,7 @@ struct StepContext {
   MatrixMap<Scalar> targets;
   Rng& rng;
   double learning_rate;
+  bool measuring = false;  // the diagnostics' probe: rules also compute what they report
 };
 
 /// grad coefs[l] = dLoss/dK of layer l for the deltas d_{l+1} and inputs h_l (dense:
