@@ -102,7 +102,11 @@ void multiply(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<Deri
                 detail::blas_operand<DerivedC>() && bool(DerivedC::IsRowMajor)) {
     const CblasGemm<Scalar> gemm = BlasBackend<Scalar>::gemm.load(std::memory_order_relaxed);
     int ta = 0, tb = 0, tc = 0, lda = 0, ldb = 0, ldc = 0;
-    if (gemm != nullptr && m > 0 && n > 0 && k > 0 && std::max({m, n, k}) <= INT_MAX &&
+    // A product with a single row, column or inner index (a batch of one: GEMV and outer
+    // products) stays with Eigen: OpenBLAS's GEMM would pack the whole weight matrix for
+    // it, and zero C before accumulating into it, tripling the memory traffic that bounds
+    // online learning.
+    if (gemm != nullptr && std::min({m, n, k}) > 1 && std::max({m, n, k}) <= INT_MAX &&
         double(m) * double(n) * double(k) >= BlasBackend<Scalar>::min_work.load(std::memory_order_relaxed) &&
         detail::blas_layout(A, ta, lda) && detail::blas_layout(B, tb, ldb) && detail::blas_layout(C, tc, ldc) &&
         tc == detail::cblas_no_trans) {
@@ -111,7 +115,15 @@ void multiply(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<Deri
       return;
     }
   }
-  if (beta == Scalar(0))
+  if (k == 1 && m > 1 && n > 1) {  // an outer product (a batch of one's weight gradient)
+    // Eigen's run-time dispatch sends it to its GEMM, which zeroes C first: write C once.
+    if (beta == Scalar(0))
+      C.noalias() = (alpha * A.col(0)) * B.row(0);
+    else {
+      if (beta != Scalar(1)) C *= beta;
+      C.noalias() += (alpha * A.col(0)) * B.row(0);
+    }
+  } else if (beta == Scalar(0))
     C.noalias() = alpha * (A * B);
   else {
     if (beta != Scalar(1)) C *= beta;

@@ -93,6 +93,7 @@ class Sgd : public Optimizer<Scalar> {
       const Scalar* g = grads[i].data();
       const Scalar d = block_decay(decay, i);
       finite &= step_in_ranges(params[i].size(), [&](Index begin, Index end) {
+        if (mu == Scalar(0)) return plain_range(p, g, d, lr, begin, end);
         return nesterov_ ? nesterov_range(p, v, g, d, lr, mu, begin, end)
                          : momentum_range(p, v, g, d, lr, mu, begin, end);
       });
@@ -121,6 +122,18 @@ class Sgd : public Optimizer<Scalar> {
       const Scalar gj = g[j] + d * p[j];
       v[j] = mu * v[j] - lr * gj;
       p[j] += mu * v[j] - lr * gj;
+      bad |= not_finite(p[j]);
+    }
+    return bad == 0;
+  }
+
+  // Without momentum the velocity is -lr g, never read again: not stored (two of the four
+  // streams of a step), so a later fit with momentum starts it from its last stored value.
+  static bool plain_range(Scalar* __restrict p, const Scalar* __restrict g, Scalar d, Scalar lr, Index begin,
+                          Index end) {
+    int bad = 0;
+    for (Index j = begin; j < end; ++j) {
+      p[j] += -lr * (g[j] + d * p[j]);
       bad |= not_finite(p[j]);
     }
     return bad == 0;
