@@ -20,5 +20,6 @@ def ratio_table(results):
         ref_time = entries[refs[0]][0]
         lines.append(f"== {group}: time and ratio to {refs[0]} (min over rounds, single thread) ==")
         for name, (seconds, _) in sorted(entries.items(), key=lambda kv: kv[1][0]):
-            lines.append(f"  {name:<44} {seconds:8.3f} s   {seconds / ref_time:6.2f}x")
+            shown = f"{seconds:8.3f} s " if seconds >= 0.1 else f"{1e3 * seconds:8.3f} ms"  # per-sample groups
+            lines.append(f"  {name:<44} {shown}  {seconds / ref_time:6.2f}x")
     return lines

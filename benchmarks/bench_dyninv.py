@@ -10,6 +10,11 @@ pytest benchmarks/bench_dyninv.py).
    updates included, an upper bound on the inversion's time (the ratio a lower bound).
 2. One training epoch of 784-1000-10 tanh (60000 samples, batch 128, SGD): backprop
    against DI with 50 Euler steps (no early exit) and NDI.
+3. Deep nets, 784-256-256-10 (batch 128) and Bartunov's 784-5x256-10 (batch 100), tanh,
+   Adam, 20000 samples: every inversion against backprop's epoch.
+4. Online learning, the protocol of Podlaski & Machens: 784-1000-10 tanh, batch 1, plain
+   SGD, 3000 samples, diagnostics off, per sample: backprop, DI and NDI against a
+   hand-written NumPy per-sample backprop loop.
 """
 
 import warnings
@@ -100,17 +105,86 @@ def test_fastcredit_batched_inversion(benchmark, inversion_problem, label, param
         RESULTS[group][f"authors' form, NumPy per sample, {AUTHORS_STEPS} steps"] = (AUTHORS_SECONDS[0], False)
 
 
-@pytest.mark.parametrize(
-    "label, cls, params",
-    [
-        ("fastcredit BackpropClassifier", fastcredit.BackpropClassifier, {}),
-        ("fastcredit DI, 50 steps", fastcredit.DynamicInversionClassifier,
-         dict(inversion="dynamic", n_steps=50, inversion_tol=0.0)),
-        ("fastcredit NDI", fastcredit.DynamicInversionClassifier, dict(inversion="direct")),
-    ],
-)
+# Backprop (the reference) and the inversions, as the epoch benchmarks run them.
+VARIANTS = [
+    ("fastcredit BackpropClassifier", fastcredit.BackpropClassifier, {}),
+    ("fastcredit DI, 50 steps", fastcredit.DynamicInversionClassifier,
+     dict(inversion="dynamic", n_steps=50, inversion_tol=0.0)),
+    ("fastcredit NDI", fastcredit.DynamicInversionClassifier, dict(inversion="direct")),
+    ("fastcredit nonlinear DI", fastcredit.DynamicInversionClassifier, dict(inversion="nonlinear")),
+    ("fastcredit single-loop DI", fastcredit.DynamicInversionClassifier, dict(inversion="single_loop")),
+]
+
+
+@pytest.mark.parametrize("label, cls, params", VARIANTS[:3])
 def test_epoch(benchmark, data, label, cls, params):
     X, y = data
     est = cls(**EPOCH, **params)
     benchmark.pedantic(est.fit, args=(X, y), rounds=2, iterations=1, warmup_rounds=1)
     record(benchmark, EPOCH_GROUP, label, reference=cls is fastcredit.BackpropClassifier)
+
+
+DEEP = {"784-256-256-10 tanh epoch, batch 128": ((256, 256), 128),
+        "784-5x256-10 tanh epoch, batch 100": ((256,) * 5, 100)}
+DEEP_SAMPLES = 20000
+
+
+@pytest.mark.parametrize("group", list(DEEP))
+@pytest.mark.parametrize("label, cls, params", VARIANTS)
+def test_deep_epoch(benchmark, data, group, label, cls, params):
+    X, y = data
+    hidden, batch = DEEP[group]
+    est = cls(hidden_layer_sizes=hidden, activation="tanh", solver="adam", batch_size=batch, max_iter=1,
+              random_state=0, diagnostics_every=0, **params)
+    benchmark.pedantic(est.fit, args=(X[:DEEP_SAMPLES], y[:DEEP_SAMPLES]), rounds=2, iterations=1, warmup_rounds=1)
+    record(benchmark, group, label, reference=cls is fastcredit.BackpropClassifier)
+
+
+ONLINE_GROUP = "online 784-1000-10 tanh, batch 1, plain SGD, per sample"
+ONLINE_SAMPLES = 3000
+ONLINE = dict(hidden_layer_sizes=(HIDDEN,), activation="tanh", solver="sgd", momentum=0.0, batch_size=1,
+              learning_rate_init=1e-3, max_iter=1, random_state=0, diagnostics_every=0, shuffle=False)
+
+
+@pytest.mark.parametrize(
+    "label, cls, params",
+    [
+        ("fastcredit BackpropClassifier", fastcredit.BackpropClassifier, {}),
+        ("fastcredit DI (defaults)", fastcredit.DynamicInversionClassifier, {}),
+        ("fastcredit NDI", fastcredit.DynamicInversionClassifier, dict(inversion="direct")),
+    ],
+)
+def test_online_per_sample(benchmark, data, label, cls, params):
+    X, y = data
+    est = cls(**ONLINE, **params)
+    benchmark.pedantic(est.fit, args=(X[:ONLINE_SAMPLES], y[:ONLINE_SAMPLES]), rounds=3, iterations=1,
+                       warmup_rounds=1)
+    RESULTS[ONLINE_GROUP][label] = (benchmark.stats.stats.min / ONLINE_SAMPLES,
+                                    cls is fastcredit.BackpropClassifier and not params)
+
+
+def _numpy_online_epoch(X, Y, W1, b1, W2, b2, lr):
+    """Per-sample backprop of a tanh-softmax net, written the way one would in NumPy."""
+    for x, t in zip(X, Y):
+        h = np.tanh(x @ W1 + b1)
+        a = h @ W2 + b2
+        p = np.exp(a - a.max())
+        p /= p.sum()
+        d2 = p - t
+        d1 = (W2 @ d2) * (1 - h * h)
+        W2 -= lr * np.outer(h, d2)
+        b2 -= lr * d2
+        W1 -= lr * np.outer(x, d1)
+        b1 -= lr * d1
+
+
+def test_online_numpy_per_sample(benchmark, data):
+    X, y = data
+    rng = np.random.default_rng(0)
+    W1 = (rng.standard_normal((D, HIDDEN)) * 0.03).astype(np.float32)
+    W2 = (rng.standard_normal((HIDDEN, CLASSES)) * 0.03).astype(np.float32)
+    b1, b2 = np.zeros(HIDDEN, np.float32), np.zeros(CLASSES, np.float32)
+    Y = np.eye(CLASSES, dtype=np.float32)[y[:ONLINE_SAMPLES]]
+    benchmark.pedantic(_numpy_online_epoch, args=(X[:ONLINE_SAMPLES], Y, W1, b1, W2, b2, np.float32(1e-3)),
+                       rounds=3, iterations=1, warmup_rounds=1)
+    RESULTS[ONLINE_GROUP]["NumPy per-sample loop (backprop)"] = (benchmark.stats.stats.min / ONLINE_SAMPLES, False)
