@@ -58,3 +58,29 @@ def test_update_angle_is_the_angle_to_backprops_gradient_on_the_probe(name):
     np.testing.assert_allclose(measured, expected, rtol=1e-7, atol=1e-7)
     if name != "BackpropClassifier":  # not trivially zero: the rule's own direction
         assert max(expected[:-1]) > 1.0, expected
+
+
+@pytest.mark.parametrize("inversion", ["dynamic", "single_loop"])
+def test_dynamic_inversion_feedback_angle_is_between_b_and_the_negative_forward_map(inversion):
+    # RULES.md, "Dynamic inversion": B stands for -P^T, P the loop's forward map (linearised
+    # at f' = 1 through the layers between a single loop's ends); the angle is reported at
+    # the index of the top layer's weights, NaN elsewhere.
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((80, 6)), np.arange(80) % 3
+    est = fastcredit.DynamicInversionClassifier(hidden_layer_sizes=(9, 8, 7), inversion=inversion, max_iter=2,
+                                                diagnostics_every=1, feedback_init="random", leak=0.2,
+                                                random_state=0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    coefs, feedback = est.coefs_, est.feedback_weights_
+    expected = np.full(len(coefs), np.nan)
+    if inversion == "single_loop":
+        expected[-1] = angle_degrees(feedback[0], -np.linalg.multi_dot(coefs[1:]))
+    else:
+        for k, B in enumerate(feedback, start=1):  # B_k inverts coefs[k]
+            expected[k] = angle_degrees(B, -coefs[k])
+    measured = est.alignment_["feedback_angle"][-1]
+    np.testing.assert_allclose(measured, expected, rtol=1e-9, atol=1e-9)
+    # Random feedback (single-loop's repaired towards -P^T, not onto it): not 0 by construction.
+    assert np.nanmin(expected) > 0.1
