@@ -10,6 +10,7 @@
 #pragma once
 
 #include <Eigen/Eigenvalues>
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstddef>
