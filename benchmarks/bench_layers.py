@@ -47,6 +47,8 @@ RULES = {
     "KP": (fastcredit.KolenPollackClassifier, {}),
     "DTP alternating": (fastcredit.DifferenceTargetPropagationClassifier, {"schedule": "alternating"}),
     "DTP parallel": (fastcredit.DifferenceTargetPropagationClassifier, {"schedule": "parallel"}),
+    # Layer-wise DI is refused on this net (its first loop's eigenproblem would have 3136 units).
+    "SLDI": (fastcredit.DynamicInversionClassifier, {"inversion": "single_loop"}),
 }
 
 pytestmark = pytest.mark.benchmark(timer=time.process_time)

@@ -49,7 +49,7 @@ inline Eigen::VectorXcd general_eigenvalues(const Eigen::MatrixXd& A) {
   if (info != 0)  // QR failed to converge (info > 0): let Eigen try
     return Eigen::EigenSolver<Eigen::MatrixXd>(A, false).eigenvalues();
   Eigen::VectorXcd values(size);
-  for (Eigen::Index i = 0; i < size; ++i) values[i] = {wr[static_cast<std::size_t>(i)], wi[static_cast<std::size_t>(i)]};
+  for (std::size_t i = 0; i < wr.size(); ++i) values[static_cast<Eigen::Index>(i)] = {wr[i], wi[i]};
   return values;
 }
 

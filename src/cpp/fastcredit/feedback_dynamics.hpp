@@ -87,7 +87,8 @@ class FeedbackDynamics {
                          net.layers[static_cast<std::size_t>(bottom)].is_dense();
     Index widest = 0;  // of the states the steps sweep over
     for (int k = reduced ? top : bottom; k <= top; ++k) widest = std::max(widest, net.units(k));
-    const Index block = std::max<Index>(1, std::min<Index>(batch, std::max<Index>(8, kBlockElements / widest)));
+    const Index rows_in_cache = std::max<Index>(kMinBlockRows, kBlockElements / widest);
+    const Index block = std::max<Index>(1, std::min<Index>(batch, rows_in_cache));
     reserve(block, widest, reduced ? n_top : 0);
     const Scalar dt(s.dt), leak(s.leak);
     const double tol_squared = s.tol * s.tol;
@@ -233,8 +234,13 @@ class FeedbackDynamics {
     layer.linear(net.coefs[k], moved, out);
   }
 
-  /// Rows per block of run(): r, its velocity and scratch (~256 KiB each in float) in cache.
+  /// Rows per block of run(): r, its velocity and scratch (~256 KiB each in float) in cache,
+  /// but never fewer than kMinBlockRows: every product of a step packs its weights once per
+  /// block, and for wide layers that costs more than the cache misses of a taller block
+  /// (single-loop DI on Bartunov's LC net ran 10-row blocks, packing the 3136 x 1024 dense
+  /// weights ten times a step: 29 % of its time).
   static constexpr Index kBlockElements = 1 << 16;
+  static constexpr Index kMinBlockRows = 128;
 
   Vector<Scalar> u_, velocity_, scratch_, reduced_;
   Matrix<Scalar> system_, loop_map_, loop_gram_;
