@@ -282,7 +282,7 @@ def test_dask_without_a_client_says_how_to_get_one():
 
 
 def _interrupt_once_fits_run(client, settle=1.5):
-    """SIGINT to this process once the cluster is training (tasks on both workers), so that
+    """Sends SIGINT to this process once the cluster is training (tasks on both workers), so that
     the interrupt reaches running fits, not queued ones."""
     def fire():
         deadline = time.perf_counter() + 30
@@ -290,9 +290,7 @@ def _interrupt_once_fits_run(client, settle=1.5):
             time.sleep(0.05)
         time.sleep(settle)
         os.kill(os.getpid(), signal.SIGINT)
-    thread = threading.Thread(target=fire, daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=fire, daemon=True).start()
 
 
 def test_ctrl_c_stops_a_dask_sweep_and_its_fits_on_the_workers(dask_client):

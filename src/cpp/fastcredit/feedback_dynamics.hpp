@@ -45,8 +45,8 @@ struct DynamicsSettings {
 };
 
 /// `residual` is |velocity| / |e| over the whole loop and batch (0 at the steady state),
-/// at each block's last step; `steps` the most any block took; `diverged` when a block's
-/// residual became non-finite or exceeded 1e6.
+/// at each block's last step (NaN unless DynamicsSettings::report_residual); `steps` the
+/// most any block took; `diverged` when a block's residual became non-finite or exceeded 1e6.
 struct DynamicsResult {
   double residual = 0.0;
   long steps = 0;
@@ -160,7 +160,8 @@ class FeedbackDynamics {
       }
       squares += block_squares;
     }
-    result.residual = std::sqrt(squares / std::max(error_squares, 1e-300));
+    // Unasked, the reduced loop's sum lacks r's share at the last step: report nothing.
+    result.residual = s.report_residual ? std::sqrt(squares / std::max(error_squares, 1e-300)) : std::nan("");
     return result;
   }
 

@@ -115,20 +115,20 @@ void multiply(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<Deri
       return;
     }
   }
-  if (k == 1 && m > 1 && n > 1) {  // an outer product (a batch of one's weight gradient)
-    // Eigen's run-time dispatch sends it to its GEMM, which zeroes C first: write C once.
+  const auto accumulate = [&](const auto& product) {  // C = product + beta C
     if (beta == Scalar(0))
-      C.noalias() = (alpha * A.col(0)) * B.row(0);
+      C.noalias() = product;
     else {
       if (beta != Scalar(1)) C *= beta;
-      C.noalias() += (alpha * A.col(0)) * B.row(0);
+      C.noalias() += product;
     }
-  } else if (beta == Scalar(0))
-    C.noalias() = alpha * (A * B);
-  else {
-    if (beta != Scalar(1)) C *= beta;
-    C.noalias() += alpha * (A * B);
-  }
+  };
+  // An outer product (a batch of one's weight gradient) spelled as one: Eigen's run-time
+  // dispatch sends it to its GEMM, which zeroes C first; this writes C once.
+  if (k == 1 && m > 1 && n > 1)
+    accumulate((alpha * A.col(0)) * B.row(0));
+  else
+    accumulate(alpha * (A * B));
 }
 
 }  // namespace fastcredit
